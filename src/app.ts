@@ -1,0 +1,41 @@
+/**
+ * Builds the Elysia app from the feature plugins. main.ts serves it; tests
+ * call app.handle(new Request(...)) on it directly.
+ */
+import { Elysia } from "elysia";
+import { openapi } from "@elysiajs/openapi";
+import { z } from "zod";
+import type { AppContext } from "./context";
+import { httpPlugin } from "./http";
+import { healthPlugin } from "./health";
+import { projectsPlugin } from "./projects";
+import { envPlugin } from "./envvars";
+import { deploymentsPlugin } from "./deployments";
+import { workersPlugin } from "./workers";
+import { hubPlugin } from "./hub";
+import { webPlugin } from "./web";
+
+export function buildApp(ctx: AppContext) {
+  return new Elysia()
+    .use(httpPlugin)
+    .use(
+      openapi({
+        path: "/v1/docs",
+        specPath: "/v1/openapi.json",
+        mapJsonSchema: { zod: z.toJSONSchema },
+        documentation: {
+          info: { title: "WiseHosting API", version: "0.1.0" },
+          components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+          security: [{ bearer: [] }],
+        },
+      } as never),
+    )
+    .use(healthPlugin(ctx.sql))
+    .use(projectsPlugin(ctx))
+    .use(envPlugin(ctx))
+    .use(deploymentsPlugin(ctx))
+    .use(workersPlugin(ctx))
+    .use(hubPlugin(ctx))
+    .use(webPlugin());
+}
+export type App = ReturnType<typeof buildApp>;

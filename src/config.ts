@@ -1,0 +1,81 @@
+/**
+ * Control-plane configuration: read from the environment once, at start-up,
+ * and validated with zod. A bad value stops start-up with one line naming it.
+ */
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+  .transform((v) => v === "true" || v === "1" || v === "yes");
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "must be host:port")
+  .refine((v) => Number(v.slice(v.lastIndexOf(":") + 1)) <= 65535, "port must be ≤ 65535");
+
+const hex64 = z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes)");
+
+/** The variables, their defaults and what they mean; --help prints this table. */
+export const configSchema = z.object({
+  WH_LISTEN: hostPort.default("127.0.0.1:8080"),
+  WH_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+    .optional(),
+  WH_DATA_DIR: z.string().min(1).default("./wisehosting-data"),
+  WH_PUBLIC_URL: z.string().url("must be a URL like https://paas.example.com").optional(),
+  WH_MASTER_KEY: hex64.optional(),
+  WH_WORKER_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  WH_INGRESS_LISTEN: hostPort.default("127.0.0.1:8000"),
+  WH_APPS_DOMAIN: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, "must be a lowercase domain name")
+    .default("localhost"),
+  WH_ALLOW_LOCAL_REPOS: bool.default(false),
+  WH_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+export const configHelp: Record<keyof z.infer<typeof configSchema>, string> = {
+  WH_LISTEN: "API and dashboard address (default 127.0.0.1:8080)",
+  WH_DATABASE_URL: "external PostgreSQL URL; unset = embedded PostgreSQL (PGlite) under WH_DATA_DIR",
+  WH_DATA_DIR: "where generated secrets and the embedded database live (default ./wisehosting-data)",
+  WH_PUBLIC_URL: "the URL people and agents reach the control plane at (default http://WH_LISTEN)",
+  WH_MASTER_KEY: "64 hex chars; encrypts secrets at rest (generated into WH_DATA_DIR when unset)",
+  WH_WORKER_SECRET: "cluster secret agents register with (generated into WH_DATA_DIR when unset)",
+  WH_INGRESS_LISTEN: "built-in HTTP ingress address (default 127.0.0.1:8000)",
+  WH_APPS_DOMAIN: "apps are served at <project>.<WH_APPS_DOMAIN> (default localhost)",
+  WH_ALLOW_LOCAL_REPOS: "allow file:// and local-path repositories (default false; for tests and dev)",
+  WH_LOG_LEVEL: "debug | info | warn | error (default info)",
+};
+
+export type RawConfig = z.infer<typeof configSchema>;
+
+/** Config after secrets were filled in from WH_DATA_DIR. */
+export type Config = RawConfig & {
+  publicUrl: string;
+  masterKey: Buffer;
+  workerSecret: string;
+};
+
+export class ConfigError extends Error {}
+
+/** Parses env; throws ConfigError with one line naming the first bad variable. */
+export function parseConfig(env: Record<string, string | undefined>): RawConfig {
+  const picked: Record<string, string> = {};
+  for (const key of Object.keys(configSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== "") picked[key] = v;
+  }
+  const r = configSchema.safeParse(picked);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new ConfigError(`${String(issue.path[0])}: ${issue.message}`);
+  }
+  return r.data;
+}
+
+/** Splits "host:port" (IPv6 in brackets allowed). */
+export function splitHostPort(v: string): { hostname: string; port: number } {
+  const i = v.lastIndexOf(":");
+  return { hostname: v.slice(0, i).replace(/^\[|\]$/g, ""), port: Number(v.slice(i + 1)) };
+}

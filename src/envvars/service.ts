@@ -1,0 +1,38 @@
+/** Env vars: AES-256-GCM at rest (HKDF purpose "env"), masked unless revealed. */
+import type { AppContext } from "../context";
+import { decrypt, encrypt } from "../crypto";
+import type { Viewer } from "../projects/queries";
+import { getProject } from "../projects/service";
+import { BadRequest } from "../http/errors";
+import { listEnv, replaceEnv } from "./queries";
+
+export const MASK = "********";
+const MAX_VARS = 500;
+
+/** Binds each ciphertext to its project and key, so rows can't be swapped around. */
+const aad = (projectId: string, key: string) => `${projectId}:${key}`;
+
+export async function decryptedEnv(ctx: AppContext, projectId: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const r of await listEnv(ctx.sql, projectId)) out[r.key] = decrypt(ctx.config.masterKey, "env", r.value_enc, aad(projectId, r.key));
+  return out;
+}
+
+export async function get(ctx: AppContext, v: Viewer, projectId: string, reveal: boolean) {
+  await getProject(ctx, v, projectId);
+  const vars = await decryptedEnv(ctx, projectId);
+  if (!reveal) for (const k of Object.keys(vars)) vars[k] = MASK;
+  return { vars, revealed: reveal };
+}
+
+export async function put(ctx: AppContext, v: Viewer, projectId: string, vars: Record<string, string>) {
+  await getProject(ctx, v, projectId);
+  const keys = Object.keys(vars);
+  if (keys.length > MAX_VARS) throw new BadRequest(`vars: at most ${MAX_VARS} variables`);
+  await replaceEnv(
+    ctx.sql,
+    projectId,
+    keys.map((key) => ({ key, value_enc: encrypt(ctx.config.masterKey, "env", vars[key]!, aad(projectId, key)) })),
+  );
+  return get(ctx, v, projectId, false);
+}

@@ -1,0 +1,36 @@
+/**
+ * In-process notifications between features: a deployment changed state, log
+ * lines arrived, routes must be reloaded. The database stays the record; these
+ * only wake up whoever waits (log followers, the ingress, the scheduler).
+ */
+import type { DeploymentStatus } from "./protocol/hub";
+
+export type EventMap = {
+  deployment: { deployment_id: string; project_id: string; status: DeploymentStatus };
+  log: { deployment_id: string; stream: "build" | "runtime" | "system"; lines: string[] };
+  routes: Record<string, never>;
+  schedule: Record<string, never>;
+};
+
+type Listener<K extends keyof EventMap> = (e: EventMap[K]) => void;
+
+export class Events {
+  private listeners = new Map<keyof EventMap, Set<(e: never) => void>>();
+
+  on<K extends keyof EventMap>(type: K, fn: Listener<K>): () => void {
+    let set = this.listeners.get(type);
+    if (!set) this.listeners.set(type, (set = new Set()));
+    set.add(fn as (e: never) => void);
+    return () => set.delete(fn as (e: never) => void);
+  }
+
+  emit<K extends keyof EventMap>(type: K, e: EventMap[K]): void {
+    for (const fn of (this.listeners.get(type) ?? []) as Set<Listener<K>>) {
+      try {
+        fn(e);
+      } catch (err) {
+        console.error(`[events] ${type} listener failed:`, err);
+      }
+    }
+  }
+}

@@ -1,0 +1,157 @@
+#!/usr/bin/env bun
+/**
+ * wisehosting: the control plane's command line.
+ *   serve | migrate | admin create | token create | --help | --version
+ */
+import { parseArgs } from "node:util";
+import { ConfigError, configHelp, parseConfig, splitHostPort } from "./config";
+import { resolveSecrets } from "./secrets";
+import { openDatabase } from "./db";
+import { migrate } from "./db/migrations";
+import { Events } from "./events";
+import { Hub } from "./hub/service";
+import { buildApp } from "./app";
+import { startIngress } from "./ingress/service";
+import { createScheduler } from "./scheduler/service";
+import { createUser } from "./users/service";
+import { createToken } from "./tokens/service";
+import { ApiError } from "./http/errors";
+import { expireSilentWorkers } from "./workers/queries";
+import type { AppContext } from "./context";
+
+export const VERSION = "0.1.0";
+/** A worker without a heartbeat for this long is offline. */
+const WORKER_SILENCE_S = 30;
+
+const HELP = `wisehosting ${VERSION} — self-hosted platform-as-a-service (control plane)
+
+Usage:
+  wisehosting serve                                    start the API, dashboard, hub and ingress
+  wisehosting migrate                                  apply database migrations and exit
+  wisehosting admin create --email E [--password P]    create an admin (prints a generated password)
+  wisehosting token create --email E --name N [--scope read|write|admin]
+                                                       print a new personal API token, once
+  wisehosting --help | --version
+
+Environment:
+${Object.entries(configHelp)
+  .map(([k, v]) => `  ${k.padEnd(22)} ${v}`)
+  .join("\n")}
+`;
+
+function fail(message: string): never {
+  console.error(`wisehosting: ${message}`);
+  process.exit(1);
+}
+
+async function setup() {
+  const raw = parseConfig(process.env);
+  const { config, workerSecretCreated } = resolveSecrets(raw);
+  const db = await openDatabase({ url: config.WH_DATABASE_URL, dataDir: config.WH_DATA_DIR });
+  await migrate(db.sql);
+  return { config, db, workerSecretCreated };
+}
+
+async function serve() {
+  const started = performance.now();
+  const { config, db, workerSecretCreated } = await setup();
+  const events = new Events();
+  const hub = new Hub();
+  const ctx: AppContext = { sql: db.sql, config, events, hub };
+  // Sockets don't survive a restart: every worker is offline until it reconnects.
+  await db.sql`UPDATE workers SET status = 'offline' WHERE status = 'online'`;
+  const app = buildApp(ctx);
+  const { hostname, port } = splitHostPort(config.WH_LISTEN);
+  app.listen({ hostname, port, maxRequestBodySize: 1024 * 1024 + 1024 });
+  const ingress = startIngress(ctx);
+  await ingress.reload();
+  const scheduler = createScheduler(ctx);
+  const liveness = setInterval(async () => {
+    try {
+      for (const id of await expireSilentWorkers(db.sql, WORKER_SILENCE_S)) hub.disconnect(id, "no heartbeat");
+    } catch (e) {
+      console.error("[liveness]", e);
+    }
+  }, 5000);
+  if (workerSecretCreated) {
+    console.log(`Generated a worker secret (shown once; also in ${config.WH_DATA_DIR}/worker.secret). Start an agent with:`);
+    console.log(`  WH_HUB_URL=${config.publicUrl} WH_WORKER_SECRET=${config.workerSecret} ./wisehosting-agent`);
+  }
+  console.log(
+    `wisehosting ${VERSION} ready in ${Math.round(performance.now() - started)} ms: api http://${config.WH_LISTEN}, ingress http://${config.WH_INGRESS_LISTEN}, database ${db.embedded ? "embedded" : "external"}`,
+  );
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(liveness);
+    scheduler.stop();
+    ingress.stop();
+    hub.closeAll();
+    await app.stop();
+    await db.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+}
+
+async function main(argv: string[]) {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean" },
+      email: { type: "string" },
+      password: { type: "string" },
+      name: { type: "string" },
+      scope: { type: "string" },
+    },
+  });
+  const cmd = positionals.join(" ");
+  if (values.help || cmd === "" || cmd === "help") return console.log(HELP);
+  if (values.version) return console.log(VERSION);
+  switch (cmd) {
+    case "serve":
+      return serve();
+    case "migrate": {
+      const { db } = await setup();
+      console.log("migrations applied");
+      return db.close();
+    }
+    case "admin create": {
+      if (!values.email) fail("admin create needs --email");
+      const { db } = await setup();
+      try {
+        const r = await createUser(db.sql, { email: values.email, password: values.password, role: "admin" });
+        console.log(`admin ${r.user.email} created (id ${r.user.id})`);
+        if (r.generated) console.log(`password: ${r.password}`);
+      } finally {
+        await db.close();
+      }
+      return;
+    }
+    case "token create": {
+      if (!values.email || !values.name) fail("token create needs --email and --name");
+      const scope = values.scope ?? "write";
+      if (scope !== "read" && scope !== "write" && scope !== "admin") fail("--scope must be read, write or admin");
+      const { db } = await setup();
+      try {
+        const t = await createToken(db.sql, { email: values.email, name: values.name, scope });
+        console.log(t.token);
+      } finally {
+        await db.close();
+      }
+      return;
+    }
+    default:
+      fail(`unknown command "${cmd}"; see wisehosting --help`);
+  }
+}
+
+main(process.argv.slice(2)).catch((e) => {
+  if (e instanceof ConfigError) fail(e.message);
+  if (e instanceof ApiError) fail(e.message);
+  fail(e instanceof Error ? e.message : String(e));
+});

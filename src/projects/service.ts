@@ -1,0 +1,91 @@
+/** Projects: create, read, change and delete, scoped to their owner. */
+import type { AppContext } from "../context";
+import { splitHostPort } from "../config";
+import { BadRequest, Conflict, NotFound } from "../http/errors";
+import type { Project, ProjectCreate, ProjectPatch } from "../protocol/api";
+import { repoUrlProblem } from "../protocol/repo-url";
+import { deleteProject, findProject, insertProject, listProjects, updateProject, type ProjectRow, type Viewer } from "./queries";
+import { releaseAllForProject } from "../deployments/queries";
+
+/** The URL the built-in ingress serves a project at. */
+export function projectUrl(ctx: Pick<AppContext, "config">, name: string): string {
+  const { port } = splitHostPort(ctx.config.WH_INGRESS_LISTEN);
+  return `http://${name}.${ctx.config.WH_APPS_DOMAIN}${port === 80 ? "" : `:${port}`}`;
+}
+
+export function toProject(ctx: Pick<AppContext, "config">, r: ProjectRow): Project {
+  return {
+    id: r.id,
+    name: r.name,
+    repo_url: r.repo_url,
+    branch: r.branch,
+    dockerfile: r.dockerfile,
+    port: r.port,
+    memory_mb: r.memory_mb,
+    cpus: r.cpus,
+    health_path: r.health_path,
+    url: projectUrl(ctx, r.name),
+    status: r.current_status ?? "new",
+    current_deployment_id: r.current_deployment_id,
+    worker_id: r.worker_id,
+    created_at: r.created_at.toISOString(),
+    updated_at: r.updated_at.toISOString(),
+  };
+}
+
+function checkRepoUrl(ctx: AppContext, url: string | undefined) {
+  if (url === undefined) return;
+  const problem = repoUrlProblem(url, ctx.config.WH_ALLOW_LOCAL_REPOS);
+  if (problem) throw new BadRequest(`repo_url: ${problem}`);
+}
+
+const isUniqueViolation = (e: unknown) => (e as { code?: string }).code === "23505";
+
+export async function getProject(ctx: AppContext, v: Viewer, id: string): Promise<ProjectRow> {
+  const row = await findProject(ctx.sql, v, id);
+  if (!row) throw new NotFound("project");
+  return row;
+}
+
+export async function list(ctx: AppContext, v: Viewer): Promise<Project[]> {
+  return (await listProjects(ctx.sql, v)).map((r) => toProject(ctx, r));
+}
+
+export async function create(ctx: AppContext, v: Viewer, input: ProjectCreate): Promise<Project> {
+  checkRepoUrl(ctx, input.repo_url);
+  try {
+    const id = await insertProject(ctx.sql, v.id, input);
+    return toProject(ctx, await getProject(ctx, v, id));
+  } catch (e) {
+    if (isUniqueViolation(e)) throw new Conflict(`name: a project named ${input.name} already exists`, "name_taken");
+    throw e;
+  }
+}
+
+export async function patch(ctx: AppContext, v: Viewer, id: string, input: ProjectPatch): Promise<Project> {
+  checkRepoUrl(ctx, input.repo_url);
+  try {
+    if (!(await updateProject(ctx.sql, v, id, input))) throw new NotFound("project");
+  } catch (e) {
+    if (isUniqueViolation(e)) throw new Conflict(`name: a project named ${input.name} already exists`, "name_taken");
+    throw e;
+  }
+  ctx.events.emit("routes", {});
+  return toProject(ctx, await getProject(ctx, v, id));
+}
+
+/**
+ * Deletes the project and its deployments; every container it had is removed
+ * on its worker now, or by reconciliation when that worker reconnects.
+ */
+export async function remove(ctx: AppContext, v: Viewer, id: string): Promise<void> {
+  await getProject(ctx, v, id);
+  const placed = await ctx.sql.begin(async (tx) => {
+    const released = await releaseAllForProject(tx as never, id);
+    await deleteProject(tx as never, id);
+    return released;
+  });
+  ctx.events.emit("routes", {});
+  for (const d of placed) if (d.worker_id) ctx.hub.send(d.worker_id, "job.remove", { deployment_id: d.id });
+  ctx.events.emit("schedule", {});
+}

@@ -1,0 +1,126 @@
+/**
+ * REST API shapes shared by the control plane (route validation, OpenAPI) and
+ * the dashboard (typed client). Depends only on zod.
+ */
+import { z } from "zod";
+import { deploymentStatus } from "./hub";
+
+/** A DNS label: the project's name is also its host name under WH_APPS_DOMAIN. */
+export const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, "must be a DNS label: a-z, 0-9 and '-', 1-63 chars, no leading or trailing '-'");
+
+/**
+ * Git ref rules (git check-ref-format) for a branch name, and never a leading
+ * '-' so it can't be read as an option.
+ */
+export const branchName = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine((b) => isValidBranch(b), "is not a valid git branch name");
+
+export function isValidBranch(b: string): boolean {
+  if (b.startsWith("-") || b.startsWith("/") || b.endsWith("/") || b.endsWith(".") || b.endsWith(".lock")) return false;
+  if (b === "@" || b.includes("..") || b.includes("@{") || b.includes("//")) return false;
+  if (/[\x00-\x20\x7f~^:?*\[\\]/.test(b)) return false;
+  return b.split("/").every((part) => part.length > 0 && !part.startsWith("."));
+}
+
+/** A relative path inside the repository, no escaping it. */
+export const repoPath = z
+  .string()
+  .min(1)
+  .max(255)
+  .refine(
+    (p) => !p.startsWith("/") && !p.startsWith("-") && !p.split("/").includes("..") && !/[\x00-\x1f\x7f]/.test(p),
+    "must be a relative path inside the repository",
+  );
+
+export const healthPath = z
+  .string()
+  .max(1024)
+  .regex(/^\/[\x21-\x7e]*$/, "must start with '/' and hold only visible ASCII");
+
+export const projectCreate = z.object({
+  name: dnsLabel,
+  repo_url: z.string().min(1).max(2048),
+  branch: branchName.default("main"),
+  dockerfile: repoPath.nullable().default(null),
+  port: z.number().int().min(1).max(65535).default(8080),
+  memory_mb: z.number().int().min(16).max(1024 * 1024).default(256),
+  cpus: z.number().min(0.01).max(256).default(0.5),
+  health_path: healthPath.default("/"),
+}).strict();
+export type ProjectCreate = z.infer<typeof projectCreate>;
+
+export const projectPatch = projectCreate.partial().strict();
+export type ProjectPatch = z.infer<typeof projectPatch>;
+
+export const project = z.object({
+  id: z.string(),
+  name: z.string(),
+  repo_url: z.string(),
+  branch: z.string(),
+  dockerfile: z.string().nullable(),
+  port: z.number(),
+  memory_mb: z.number(),
+  cpus: z.number(),
+  health_path: z.string(),
+  url: z.string(),
+  status: z.string(),
+  current_deployment_id: z.string().nullable(),
+  worker_id: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+});
+export type Project = z.infer<typeof project>;
+
+export const ENV_KEY = /^[A-Z_][A-Z0-9_]*$/;
+export const envPut = z.object({
+  vars: z.record(
+    z.string().max(256).regex(ENV_KEY, "env keys must match [A-Z_][A-Z0-9_]*"),
+    z.string().max(64 * 1024).refine((v) => !v.includes("\0") && !v.includes("\n"), "values can't hold NUL or newline"),
+  ),
+}).strict();
+export type EnvPut = z.infer<typeof envPut>;
+export const envView = z.object({ vars: z.record(z.string(), z.string()), revealed: z.boolean() });
+
+export const deploymentCreated = z.object({ id: z.string(), status: z.literal("queued") });
+
+export const deployment = z.object({
+  id: z.string(),
+  project_id: z.string(),
+  status: deploymentStatus,
+  worker_id: z.string().nullable(),
+  commit_sha: z.string().nullable(),
+  host_port: z.number().nullable(),
+  error: z.string().nullable(),
+  pending_reason: z.string().nullable(),
+  created_by: z.string().nullable(),
+  queued_at: z.string(),
+  building_at: z.string().nullable(),
+  starting_at: z.string().nullable(),
+  running_at: z.string().nullable(),
+  failed_at: z.string().nullable(),
+  stopped_at: z.string().nullable(),
+  superseded_at: z.string().nullable(),
+});
+export type Deployment = z.infer<typeof deployment>;
+
+export const worker = z.object({
+  id: z.string(),
+  name: z.string(),
+  status: z.enum(["online", "offline"]),
+  last_heartbeat: z.string().nullable(),
+  capacity_mb: z.number(),
+  allocated_mb: z.number(),
+  address: z.string(),
+  containers_running: z.number(),
+});
+export type Worker = z.infer<typeof worker>;
+
+export const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+export type ErrorBody = z.infer<typeof errorBody>;
+
+export const idParam = z.object({ id: z.string().uuid("must be a UUID") });

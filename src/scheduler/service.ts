@@ -1,0 +1,93 @@
+/**
+ * Placement: queued deployments go, oldest first, to an online worker with
+ * enough free memory (reserved atomically in SQL), and their deploy job is sent.
+ * One pass at a time; a pass asked for while one runs runs right after it.
+ */
+import type { AppContext } from "../context";
+import { decryptedEnv } from "../envvars/service";
+import { insertLogLines, queuedForPlacement, placeOnWorker, setPendingReason, unplace } from "../deployments/queries";
+
+type ProjectForJob = {
+  id: string;
+  name: string;
+  repo_url: string;
+  branch: string;
+  dockerfile: string | null;
+  port: number;
+  memory_mb: number;
+  cpus: number;
+  health_path: string;
+};
+
+/** Sends the deploy job of a deployment already placed on `workerId`; false if the worker is gone. */
+export async function dispatchDeploy(ctx: AppContext, deploymentId: string, workerId: string): Promise<boolean> {
+  const [p] = await ctx.sql<ProjectForJob[]>`
+    SELECT p.id, p.name, p.repo_url, p.branch, p.dockerfile, p.port, p.memory_mb, p.cpus, p.health_path
+    FROM deployments d JOIN projects p ON p.id = d.project_id WHERE d.id = ${deploymentId}`;
+  if (!p) return false;
+  const env = await decryptedEnv(ctx, p.id);
+  return ctx.hub.send(workerId, "job.deploy", {
+    deployment_id: deploymentId,
+    project_id: p.id,
+    project_name: p.name,
+    repo_url: p.repo_url,
+    branch: p.branch,
+    dockerfile: p.dockerfile,
+    port: p.port,
+    memory_mb: p.memory_mb,
+    cpus: p.cpus,
+    health_path: p.health_path,
+    env,
+    allow_local_repos: ctx.config.WH_ALLOW_LOCAL_REPOS,
+  });
+}
+
+async function schedulePass(ctx: AppContext): Promise<void> {
+  for (const d of await queuedForPlacement(ctx.sql)) {
+    const workerId = await placeOnWorker(ctx.sql, d.id, d.memory_mb);
+    if (!workerId) {
+      const reason = `waiting for an online worker with ${d.memory_mb} MB free`;
+      await setPendingReason(ctx.sql, d.id, reason);
+      continue;
+    }
+    if (await dispatchDeploy(ctx, d.id, workerId)) {
+      await insertLogLines(ctx.sql, d.id, "system", [`placed on worker ${workerId}`]);
+    } else {
+      await unplace(ctx.sql, d.id); // the worker dropped between placement and send
+    }
+  }
+}
+
+/** Runs placement passes on demand, never two at once. */
+export function createScheduler(ctx: AppContext) {
+  let running: Promise<void> | null = null;
+  let again = false;
+  const run = (): Promise<void> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await schedulePass(ctx);
+        } while (again);
+      } catch (e) {
+        console.error("[scheduler] pass failed:", e);
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  };
+  const off = ctx.events.on("schedule", () => void run());
+  const timer = setInterval(() => void run(), 5000);
+  return {
+    run,
+    stop() {
+      off();
+      clearInterval(timer);
+    },
+  };
+}
