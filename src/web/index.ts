@@ -21,11 +21,11 @@ function loadAssets(): Map<string, Blob> {
   const assets = new Map<string, Blob>();
   for (const f of Bun.embeddedFiles) {
     const name = (f as Blob & { name: string }).name;
-    if (name.startsWith("web-")) assets.set(name.slice("web-".length), f);
+    if (name.startsWith("web-")) assets.set(name.slice("web-".length).replace(/^index\.txt$/, "index.html"), f);
   }
   if (assets.size === 0) {
     const dir = join(import.meta.dir, "../../web/dist");
-    if (existsSync(dir)) for (const name of readdirSync(dir)) assets.set(name.replace(/^web-/, ""), Bun.file(join(dir, name)));
+    if (existsSync(dir)) for (const name of readdirSync(dir)) assets.set(name.replace(/^web-/, "").replace(/^index\.txt$/, "index.html"), Bun.file(join(dir, name)));
   }
   return assets;
 }

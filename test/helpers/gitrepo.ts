@@ -1,0 +1,33 @@
+/** Real git repositories for tests: a Containerfile serving a page, committed. */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BASE_IMAGE } from "./podman";
+
+function git(dir: string, args: string[]) {
+  const p = Bun.spawnSync(["git", "-C", dir, ...args], {
+    env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@example.com", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@example.com" },
+  });
+  if (p.exitCode !== 0) throw new Error(`git ${args.join(" ")}: ${p.stderr.toString()}`);
+  return p.stdout.toString().trim();
+}
+
+/** A repo on branch main whose image serves `page` at / on port 8080. Returns its path and commit helper. */
+export function makeAppRepo(page: string, opts: { containerfile?: string } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "wh-repo-"));
+  git(dir, ["init", "-q", "-b", "main"]);
+  writeFileSync(join(dir, opts.containerfile ?? "Containerfile"), `FROM ${BASE_IMAGE}\nCOPY index.html /www/index.html\n`);
+  writeFileSync(join(dir, "index.html"), page);
+  git(dir, ["add", "-A"]);
+  git(dir, ["commit", "-q", "-m", "first"]);
+  return {
+    dir,
+    head: () => git(dir, ["rev-parse", "HEAD"]),
+    /** Commits a new page and returns the new commit sha. */
+    commitPage(next: string) {
+      writeFileSync(join(dir, "index.html"), next);
+      git(dir, ["commit", "-q", "-am", "change"]);
+      return git(dir, ["rev-parse", "HEAD"]);
+    },
+  };
+}
