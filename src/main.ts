@@ -13,8 +13,7 @@ import { Hub } from "./hub/service";
 import { buildApp } from "./app";
 import { startIngress } from "./ingress/service";
 import { createScheduler } from "./scheduler/service";
-import { createUser } from "./users/service";
-import { createToken } from "./tokens/service";
+import { callControlSocket, commands, serveControlSocket, type CommandName } from "./cli/control-socket";
 import { ApiError } from "./http/errors";
 import { expireSilentWorkers } from "./workers/queries";
 import type { AppContext } from "./context";
@@ -63,6 +62,7 @@ async function serve() {
   const app = buildApp(ctx);
   const { hostname, port } = splitHostPort(config.WH_LISTEN);
   app.listen({ hostname, port, maxRequestBodySize: 1024 * 1024 + 1024 });
+  const control = db.embedded ? serveControlSocket(config.WH_DATA_DIR, db.sql) : null;
   const ingress = startIngress(ctx);
   await ingress.reload();
   const scheduler = createScheduler(ctx);
@@ -88,12 +88,32 @@ async function serve() {
     scheduler.stop();
     ingress.stop();
     hub.closeAll();
+    control?.stop();
     await app.stop();
     await db.close();
     process.exit(0);
   };
   process.on("SIGINT", shutdown);
   process.on("SIGTERM", shutdown);
+}
+
+/**
+ * Runs a CLI command on the same database the server uses: directly on an
+ * external PostgreSQL; on the embedded one through the running server's
+ * control socket when a server runs, else by opening it here.
+ */
+async function runCommand(name: CommandName, input: unknown) {
+  const raw = parseConfig(process.env);
+  if (!raw.WH_DATABASE_URL) {
+    const viaServer = await callControlSocket(raw.WH_DATA_DIR, name, input);
+    if (viaServer) return viaServer.lines.forEach((l) => console.log(l));
+  }
+  const { db } = await setup();
+  try {
+    (await commands[name](db.sql, input)).lines.forEach((l) => console.log(l));
+  } finally {
+    await db.close();
+  }
 }
 
 async function main(argv: string[]) {
@@ -122,28 +142,13 @@ async function main(argv: string[]) {
     }
     case "admin create": {
       if (!values.email) fail("admin create needs --email");
-      const { db } = await setup();
-      try {
-        const r = await createUser(db.sql, { email: values.email, password: values.password, role: "admin" });
-        console.log(`admin ${r.user.email} created (id ${r.user.id})`);
-        if (r.generated) console.log(`password: ${r.password}`);
-      } finally {
-        await db.close();
-      }
-      return;
+      return runCommand("admin-create", { email: values.email, password: values.password });
     }
     case "token create": {
       if (!values.email || !values.name) fail("token create needs --email and --name");
       const scope = values.scope ?? "write";
       if (scope !== "read" && scope !== "write" && scope !== "admin") fail("--scope must be read, write or admin");
-      const { db } = await setup();
-      try {
-        const t = await createToken(db.sql, { email: values.email, name: values.name, scope });
-        console.log(t.token);
-      } finally {
-        await db.close();
-      }
-      return;
+      return runCommand("token-create", { email: values.email, name: values.name, scope });
     }
     default:
       fail(`unknown command "${cmd}"; see wisehosting --help`);

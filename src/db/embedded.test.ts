@@ -14,9 +14,10 @@ function connect(pg: EmbeddedPostgres, extra: postgres.Options<{}> = {}) {
   return postgres(pg.url, { path: pg.path, max: pg.maxConnections, onnotice: () => {}, ...extra });
 }
 
-describe("embedded postgres", () => {
-  const dir = join(root, "main");
+// Shared by the tests below, which run in order: created by the first one.
+const dir = join(root, "main");
 
+describe("embedded postgres", () => {
   test("first start creates the database; queries, concurrency, transactions, advisory locks", async () => {
     const pg = await startEmbeddedPostgres(dir);
     const sql = connect(pg);
@@ -126,11 +127,25 @@ describe("embedded postgres", () => {
     await sql.end({ timeout: 0 });
     expect(existsSync(join(dir, "lock"))).toBe(false);
   }, SLOW);
+
+  test("falls back to TCP on 127.0.0.1 when the socket path would be too long for sun_path", async () => {
+    const long = join(root, "d".repeat(90));
+    const pg = await startEmbeddedPostgres(long);
+    const sql = connect(pg);
+    try {
+      expect(pg.path).toBeUndefined();
+      expect(pg.url).toMatch(/^postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres$/);
+      const [r] = await sql`select 7 as n`;
+      expect(r!.n).toBe(7);
+    } finally {
+      await sql.end();
+      await pg.stop();
+    }
+  }, SLOW);
 });
 
 describe("data dir lock", () => {
   test("a second open in the same process is refused", async () => {
-    const dir = join(root, "same-process");
     const pg = await startEmbeddedPostgres(dir);
     try {
       await expect(startEmbeddedPostgres(dir)).rejects.toThrow(/already open in this process/);
@@ -141,7 +156,6 @@ describe("data dir lock", () => {
   }, SLOW);
 
   test("another live process is refused; after it is killed its stale lock is taken over and committed data survives", async () => {
-    const dir = join(root, "two-process");
     const child = Bun.spawn(
       [
         process.execPath,
@@ -151,7 +165,7 @@ describe("data dir lock", () => {
         import { startEmbeddedPostgres } from ${JSON.stringify(join(import.meta.dir, "embedded.ts"))};
         const pg = await startEmbeddedPostgres(${JSON.stringify(dir)});
         const sql = postgres(pg.url, { path: pg.path, max: 1, onnotice: () => {} });
-        await sql\`create table crash(x int)\`;
+        await sql\`create table if not exists crash(x int)\`;
         await sql\`insert into crash values (42)\`;
         console.log("ready");
         await new Promise(() => {});
@@ -187,8 +201,6 @@ describe("data dir lock", () => {
   }, SLOW);
 
   test("a lock holding our own pid from a previous run (e.g. pid 1 in a restarted container) is stale", async () => {
-    const dir = join(root, "own-pid");
-    await (await startEmbeddedPostgres(dir)).stop();
     writeFileSync(join(dir, "lock"), `${process.pid}\n`);
     const pg = await startEmbeddedPostgres(dir);
     expect(pg.created).toBe(false);

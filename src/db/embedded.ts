@@ -66,13 +66,15 @@ const heldLocks = new Set<string>();
  * Limits (PGlite is one single-user backend; pglite-socket 0.2.17 forwards
  * each protocol message from every connection into it through one queue):
  * - One connection at a time. With several, messages of different
- *   connections interleave mid-query and results go to the wrong caller, so
- *   the server accepts one connection; a second concurrent client (a second
- *   postgres.js instance, `sql.listen`) is not refused with an error but
- *   hangs. Use one postgres.js client with `max: 1`; it queues and pipelines.
+ *   connections interleave mid-query and results can go to the wrong caller,
+ *   so the server accepts one connection; a second concurrent client (a
+ *   second postgres.js instance, `sql.listen`) is not refused with an error
+ *   but hangs. Use one postgres.js client with `max: 1`; it queues and
+ *   pipelines.
  * - Inside `sql.begin(tx => …)` use only `tx`: a query on `sql` waits for the
  *   one connection the transaction holds and deadlocks.
- * - LISTEN/NOTIFY does not reach postgres.js listeners.
+ * - `sql.listen` needs its own connection, so it hangs (see above).
+ * - Queries run in WASM on this thread: a slow query blocks the event loop.
  * - Advisory locks work (single session, so they only exclude other processes,
  *   which the directory lock already does).
  *

@@ -15,7 +15,8 @@ export async function openDatabase(opts: { url?: string; dataDir: string; max?: 
     return { sql, embedded: false, close: () => sql.end({ timeout: 5 }) };
   }
   const pg = await startEmbeddedPostgres(join(opts.dataDir, "pgdata"));
-  const sql = postgres(pg.url, { ...common, max: pg.maxConnections });
+  // The embedded server handles exactly one connection (see embedded.ts): one client, max 1.
+  const sql = postgres(pg.url, { ...common, path: pg.path, max: pg.maxConnections });
   return {
     sql,
     embedded: true,
