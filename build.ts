@@ -34,7 +34,9 @@ export async function buildWeb() {
 export async function buildBinaries() {
   mkdirSync(join(root, "dist"), { recursive: true });
   const assets = readdirSync(webOut).map((f) => `web/dist/${f}`);
-  await run(["bun", "build", "--compile", "--minify", "--sourcemap=none", "--asset-naming=[name].[ext]", "src/main.ts", ...assets, "--outfile", "dist/wisehosting"]);
+  // Elysia reads handler parameter names to decide what to parse (its "sucrose"
+  // analysis), so the control plane keeps its identifiers: no --minify-identifiers.
+  await run(["bun", "build", "--compile", "--sourcemap=none", "--asset-naming=[name].[ext]", "src/main.ts", ...assets, "--outfile", "dist/wisehosting"]);
   await run(["bun", "build", "--compile", "--minify", "--sourcemap=none", "agent/main.ts", "--outfile", "dist/wisehosting-agent"]);
 }
 

@@ -86,10 +86,13 @@ export async function transition(
   extra: Partial<Pick<DeploymentRow, "commit_sha" | "host_port" | "container_id" | "error">> = {},
   from: DeploymentStatus[] = TRANSITIONS[to],
 ): Promise<DeploymentRow | undefined> {
-  const keys = Object.keys(extra) as (keyof typeof extra)[];
-  const set = keys.length ? sql`, ${sql(extra, keys)}` : sql``;
+  // Fields not given keep their value (COALESCE), so one statement serves every transition.
   const [row] = await sql<DeploymentRow[]>`
-    UPDATE deployments SET status = ${to}, ${sql(STAMP[to])} = now() ${set}
+    UPDATE deployments SET status = ${to}, ${sql(STAMP[to])} = now(),
+      commit_sha = COALESCE(${extra.commit_sha ?? null}, commit_sha),
+      host_port = COALESCE(${extra.host_port ?? null}::integer, host_port),
+      container_id = COALESCE(${extra.container_id ?? null}, container_id),
+      error = COALESCE(${extra.error ?? null}, error)
     WHERE id = ${id} AND status IN ${sql(from)}
     RETURNING *`;
   return row;

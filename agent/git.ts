@@ -1,0 +1,142 @@
+/**
+ * Git command builders and repository URL validation. Pure: nothing here runs
+ * git; tasks pass the arrays to exec.run with {@link gitEnv}.
+ *
+ * Repository URLs come from users, so they are checked twice: here (only
+ * https://, or local paths when the operator allows them) and by git itself,
+ * which runs with `protocol.allow=never` plus an allow-list, so transports
+ * like `ext::` stay off even if a URL slipped past the check.
+ */
+import { isValidBranch } from "../src/protocol/api";
+import { repoUrlProblem } from "../src/protocol/repo-url";
+
+export { isValidBranch };
+
+export type RepoUrlCheck = { ok: true; local: boolean } | { ok: false; reason: string };
+
+/**
+ * Accepts `https://host/path` (no credentials, no whitespace or control
+ * characters). With allowLocal also `file:///abs/path` and `/abs/path`.
+ * The control plane's own rules (src/protocol/repo-url.ts) must pass too.
+ */
+export function validateRepoUrl(url: string, allowLocal: boolean): RepoUrlCheck {
+  const own = checkRepoUrl(url, allowLocal);
+  if (!own.ok) return own;
+  const shared = repoUrlProblem(url, allowLocal);
+  return shared === null ? own : { ok: false, reason: `repository URL ${shared}` };
+}
+
+function checkRepoUrl(url: string, allowLocal: boolean): RepoUrlCheck {
+  if (url.length === 0) return { ok: false, reason: "repository URL is empty" };
+  if (url.length > 2048) return { ok: false, reason: "repository URL is too long" };
+  if (url.startsWith("-")) return { ok: false, reason: "repository URL must not start with '-'" };
+  if (/[\x00-\x20\x7f]/.test(url)) return { ok: false, reason: "repository URL must not contain whitespace or control characters" };
+  if (url.includes("\\")) return { ok: false, reason: "repository URL must not contain '\\'" };
+
+  if (url.startsWith("https://")) return checkHttps(url);
+  if (url.startsWith("file://") || url.startsWith("/")) {
+    if (!allowLocal) return { ok: false, reason: "local repositories are not allowed on this cluster; use an https:// URL" };
+    return checkLocal(url);
+  }
+  if (url.startsWith("http://")) return { ok: false, reason: "plain http:// is not allowed; use https://" };
+  return { ok: false, reason: "only https:// repository URLs are allowed" };
+}
+
+function checkHttps(url: string): RepoUrlCheck {
+  // Look at the raw authority: WHATWG URL parsing is more forgiving than git's.
+  const authority = url.slice("https://".length).split(/[/?#]/, 1)[0] ?? "";
+  if (authority.includes("@")) return { ok: false, reason: "repository URL must not contain credentials" };
+  if (authority.length === 0) return { ok: false, reason: "repository URL has no host" };
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { ok: false, reason: "repository URL is not a valid URL" };
+  }
+  if (parsed.protocol !== "https:" || parsed.hostname === "") return { ok: false, reason: "repository URL has no host" };
+  if (parsed.username || parsed.password) return { ok: false, reason: "repository URL must not contain credentials" };
+  return { ok: true, local: false };
+}
+
+function checkLocal(url: string): RepoUrlCheck {
+  let path = url;
+  if (url.startsWith("file://")) {
+    path = url.slice("file://".length);
+    if (!path.startsWith("/")) return { ok: false, reason: "file:// URLs must name an absolute path on this host (file:///path)" };
+  }
+  if (path.split("/").includes("..")) return { ok: false, reason: "local repository path must not contain '..'" };
+  return { ok: true, local: true };
+}
+
+/**
+ * `git clone` of one branch, shallow, with transports restricted to https
+ * (plus file for local repositories). `--` keeps url and dir from ever being
+ * read as options.
+ */
+export function cloneArgs(url: string, branch: string, dir: string): string[] {
+  const local = url.startsWith("file://") || url.startsWith("/");
+  return [
+    "git",
+    "-c",
+    "protocol.allow=never",
+    "-c",
+    "protocol.https.allow=always",
+    ...(local ? ["-c", "protocol.file.allow=always"] : []),
+    "clone",
+    "--depth",
+    "1",
+    "--branch",
+    branch,
+    "--single-branch",
+    "--no-tags",
+    "--",
+    url,
+    dir,
+  ];
+}
+
+/** `git -C dir rev-parse HEAD`: prints the checked-out commit. */
+export function revParseArgs(dir: string): string[] {
+  return ["git", "-C", dir, "rev-parse", "HEAD"];
+}
+
+/** True for a full sha1 or sha256 commit id as rev-parse prints it. */
+export function isCommitSha(s: string): boolean {
+  return /^([0-9a-f]{40}|[0-9a-f]{64})$/.test(s);
+}
+
+/** Inherited from the agent's environment so clones work behind a proxy or custom CA. */
+const PASS_THROUGH = [
+  "PATH",
+  "http_proxy",
+  "https_proxy",
+  "HTTPS_PROXY",
+  "no_proxy",
+  "NO_PROXY",
+  "all_proxy",
+  "ALL_PROXY",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+];
+
+/**
+ * The complete environment for a git run (use with inheritEnv: false): no
+ * prompts, no system or user config (HOME is an empty directory), and only a
+ * few network settings taken from the agent.
+ */
+export function gitEnv(home: string, from: Record<string, string | undefined> = process.env): Record<string, string> {
+  const env: Record<string, string> = {
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_PROTOCOL_FROM_USER: "0",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    HOME: home,
+    LC_ALL: "C",
+  };
+  for (const k of PASS_THROUGH) {
+    const v = from[k];
+    if (v !== undefined) env[k] = v;
+  }
+  env.PATH ??= "/usr/local/bin:/usr/bin:/bin";
+  return env;
+}
