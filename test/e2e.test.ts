@@ -34,6 +34,7 @@ describe.skipIf(skip)("end to end: git repo → container → ingress", () => {
   let agent: Proc;
   let token = "";
   let env: Record<string, string>;
+  let agentEnv: Record<string, string>;
   let projectId = "";
 
   const call = async (method: string, path: string, body?: unknown) => {
@@ -70,14 +71,15 @@ describe.skipIf(skip)("end to end: git repo → container → ingress", () => {
     expect(admin.stdout.toString()).toMatch(/password: \S{12,}/);
     token = Bun.spawnSync([CONTROL_PLANE, "token", "create", "--email", "ops@example.com", "--name", "e2e"], { env: { ...process.env, ...env } }).stdout.toString().trim();
     expect(token).toMatch(/^wh_pat_/);
-    agent = launch([AGENT], {
+    agentEnv = {
       ...podmanEnv,
       WH_HUB_URL: api,
       WH_WORKER_SECRET: secret,
       WH_WORKER_NAME: workerName,
       WH_WORKER_STATE_DIR: agentDir,
       WH_WORKER_MEMORY_MB: "2048",
-    });
+    };
+    agent = launch([AGENT], agentEnv);
     await until("the worker to come online", async () => (await call("GET", "/v1/workers")).json?.workers?.find((w: { status: string }) => w.status === "online"), 30_000).catch((e) => {
       throw new Error(`${e.message}\n--- control plane:\n${server.output()}\n--- agent:\n${agent.output()}`);
     });
@@ -191,6 +193,34 @@ describe.skipIf(skip)("end to end: git repo → container → ingress", () => {
     expect((await app()).status).toBe(200);
     rmSync(bad.dir, { recursive: true, force: true });
     await call("PATCH", `/v1/projects/${projectId}`, { repo_url: `file://${repo.dir}` });
+  });
+
+  test("an agent restart recovers its containers; one removed meanwhile is redeployed", async () => {
+    const before = (await call("GET", `/v1/projects/${projectId}`)).json;
+    expect(before.status).toBe("running");
+    const [container] = containersOf(workerName);
+    await agent.stop("SIGKILL");
+    expect((await app()).status).toBe(200); // the app doesn't need its agent
+    agent = launch([AGENT], agentEnv);
+    await agent.waitFor(/connected, reported 1 container/, 30_000);
+    await Bun.sleep(1000);
+    const after = (await call("GET", `/v1/projects/${projectId}`)).json;
+    expect(after.current_deployment_id).toBe(before.current_deployment_id);
+    expect(containersOf(workerName).map((c) => c.Names[0])).toEqual(container!.Names);
+
+    // Remove the container behind the agent's back while it is down: the
+    // control plane sees it missing on reconnect and deploys the project again.
+    await agent.stop("SIGKILL");
+    Bun.spawnSync(["podman", "rm", "-f", "-t", "0", container!.Names[0]!], { env: podmanEnv });
+    agent = launch([AGENT], agentEnv);
+    const redeployed = await until("a redeploy", async () => {
+      const p = (await call("GET", `/v1/projects/${projectId}`)).json;
+      return p.current_deployment_id !== before.current_deployment_id && p.status === "running" ? p : null;
+    }, 120_000);
+    expect(redeployed.status).toBe("running");
+    expect(await (await app()).text()).toBe("hello v2\n");
+    const old = await deployment(before.current_deployment_id);
+    expect(old.status).toBe("failed");
   });
 
   test("delete removes the container", async () => {
