@@ -33,6 +33,7 @@ trap 'kill $CP ${AG:-} 2>/dev/null || true' EXIT INT TERM
 for _ in $(seq 1 120); do grep -q "ready in" "$DATA/control-plane.log" && break; kill -0 $CP 2>/dev/null || { cat "$DATA/control-plane.log"; exit 1; }; sleep 0.5; done
 cat "$DATA/control-plane.log"
 LISTEN="${WH_LISTEN:-127.0.0.1:8080}"
+INGRESS="${WH_INGRESS_LISTEN:-127.0.0.1:8000}"
 
 WH_HUB_URL="http://$LISTEN" WH_WORKER_SECRET="$(cat "$DATA/worker.secret")" WH_WORKER_STATE_DIR="$DATA/agent" \
   ./dist/wisehosting-agent > "$DATA/agent.log" 2>&1 &
@@ -48,7 +49,7 @@ cat <<MSG
 
 WiseHosting is running.
   dashboard + API  http://$LISTEN        (sign in with the token below)
-  apps             http://<project>.localhost:8000
+  apps             http://<project>.localhost:${INGRESS##*:}
   admin account    $(head -n2 "$DATA/admin.txt" | tr '\n' ' ')
   API token        $TOKEN          (kept in $DATA/admin.txt, mode 0600)
   logs             $DATA/control-plane.log, $DATA/agent.log

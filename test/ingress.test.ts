@@ -42,7 +42,7 @@ describe.skipIf(skip)("built-in ingress", () => {
     });
     const owner = await t.userWithToken("o@example.com");
     const [w] = await t.sql`INSERT INTO workers (name, api_key_hash, capacity_mb, address, status) VALUES ('w', 'x', 1024, '127.0.0.1', 'online') RETURNING id`;
-    for (const [name, hostPort] of [["live", upstream.port], ["gone", freePort()]] as const) {
+    for (const [name, hostPort] of [["live", upstream.port!], ["gone", freePort()]] as const) {
       const [p] = await t.sql`INSERT INTO projects (owner_id, name, repo_url) VALUES (${owner.id}, ${name}, 'https://x.example/r') RETURNING id`;
       const [d] = await t.sql`INSERT INTO deployments (project_id, status, worker_id, host_port) VALUES (${p!.id}, 'running', ${w!.id}, ${hostPort}) RETURNING id`;
       await t.sql`UPDATE projects SET current_deployment_id = ${d!.id} WHERE id = ${p!.id}`;
@@ -96,7 +96,7 @@ describe.skipIf(skip)("built-in ingress", () => {
   });
 
   test("a stopped deployment stops routing on reload", async () => {
-    await t.sql`UPDATE deployments SET status = 'stopped' WHERE host_port = ${upstream.port}`;
+    await t.sql`UPDATE deployments SET status = 'stopped' WHERE host_port = ${upstream.port!}`;
     t.ctx.events.emit("routes", {});
     await Bun.sleep(100);
     expect((await get("live.apps.test")).status).toBe(404);

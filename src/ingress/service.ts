@@ -6,6 +6,7 @@
 import type { Server, ServerWebSocket } from "bun";
 import type { AppContext } from "../context";
 import { splitHostPort } from "../config";
+import { coalesced } from "../util/coalesce";
 import { forwardHeaders, HOP_BY_HOP, projectFromHost, type Upstream } from "./routes";
 
 type WsData = { target: string; headers: Headers; upstream?: WebSocket; pending: (string | Uint8Array)[] };
@@ -18,10 +19,9 @@ const page = (status: number, title: string, text: string) =>
 
 export function startIngress(ctx: AppContext) {
   let routes = new Map<string, Upstream>();
-  let loading: Promise<void> | null = null;
-  let again = false;
 
-  async function load() {
+  /** Reloads the table; a reload asked for during one runs again right after it. */
+  const reload = coalesced(async () => {
     const rows = await ctx.sql<{ name: string; address: string; host_port: number }[]>`
       SELECT p.name, w.address, d.host_port
       FROM projects p
@@ -29,28 +29,7 @@ export function startIngress(ctx: AppContext) {
       JOIN workers w ON w.id = d.worker_id
       WHERE d.status = 'running' AND d.host_port IS NOT NULL`;
     routes = new Map(rows.map((r) => [r.name, { address: r.address, port: r.host_port }]));
-  }
-
-  /** Reloads now; a reload asked for during one runs again right after it. */
-  function reload(): Promise<void> {
-    if (loading) {
-      again = true;
-      return loading;
-    }
-    loading = (async () => {
-      try {
-        do {
-          again = false;
-          await load();
-        } while (again);
-      } catch (e) {
-        console.error("[ingress] route reload failed:", e);
-      } finally {
-        loading = null;
-      }
-    })();
-    return loading;
-  }
+  }, "ingress");
 
   const off = ctx.events.on("routes", () => void reload());
   const timer = setInterval(() => void reload(), 5000);

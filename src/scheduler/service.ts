@@ -4,20 +4,15 @@
  * One pass at a time; a pass asked for while one runs runs right after it.
  */
 import type { AppContext } from "../context";
+import { coalesced } from "../util/coalesce";
+import type { ProjectRow } from "../projects/queries";
 import { decryptedEnv } from "../envvars/service";
 import { insertLogLines, queuedForPlacement, placeOnWorker, setPendingReason, unplace } from "../deployments/queries";
 
-type ProjectForJob = {
-  id: string;
-  name: string;
-  repo_url: string;
-  branch: string;
-  dockerfile: string | null;
-  port: number;
-  memory_mb: number;
-  cpus: number;
-  health_path: string;
-};
+type ProjectForJob = Pick<
+  ProjectRow,
+  "id" | "name" | "repo_url" | "branch" | "dockerfile" | "port" | "memory_mb" | "cpus" | "health_path"
+>;
 
 /** Sends the deploy job of a deployment already placed on `workerId`; false if the worker is gone. */
 export async function dispatchDeploy(ctx: AppContext, deploymentId: string, workerId: string): Promise<boolean> {
@@ -58,29 +53,9 @@ async function schedulePass(ctx: AppContext): Promise<void> {
   }
 }
 
-/** Runs placement passes on demand, never two at once. */
+/** Runs placement passes on demand (events, and every 5 s), never two at once. */
 export function createScheduler(ctx: AppContext) {
-  let running: Promise<void> | null = null;
-  let again = false;
-  const run = (): Promise<void> => {
-    if (running) {
-      again = true;
-      return running;
-    }
-    running = (async () => {
-      try {
-        do {
-          again = false;
-          await schedulePass(ctx);
-        } while (again);
-      } catch (e) {
-        console.error("[scheduler] pass failed:", e);
-      } finally {
-        running = null;
-      }
-    })();
-    return running;
-  };
+  const run = coalesced(() => schedulePass(ctx), "scheduler");
   const off = ctx.events.on("schedule", () => void run());
   const timer = setInterval(() => void run(), 5000);
   return {
