@@ -32,7 +32,6 @@ export const configSchema = z.object({
     .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, "must be a lowercase domain name")
     .default("localhost"),
   WH_ALLOW_LOCAL_REPOS: bool.default(false),
-  WH_LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
 export const configHelp: Record<keyof z.infer<typeof configSchema>, string> = {
@@ -45,7 +44,6 @@ export const configHelp: Record<keyof z.infer<typeof configSchema>, string> = {
   WH_INGRESS_LISTEN: "built-in HTTP ingress address (default 127.0.0.1:8000)",
   WH_APPS_DOMAIN: "apps are served at <project>.<WH_APPS_DOMAIN> (default localhost)",
   WH_ALLOW_LOCAL_REPOS: "allow file:// and local-path repositories (default false; for tests and dev)",
-  WH_LOG_LEVEL: "debug | info | warn | error (default info)",
 };
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -102,7 +102,11 @@ describe.skipIf(skip)("end to end: git repo → container → ingress", () => {
     await call("PUT", `/v1/projects/${projectId}/env`, { vars: { GREETING: "top-secret-value" } });
     const dep = await call("POST", `/v1/projects/${projectId}/deployments`);
     expect(dep).toMatchObject({ status: 202, json: { status: "queued" } });
+    // Follow the log from the start: the stream ends by itself once the deployment settles.
+    const followed = fetch(`${api}/v1/deployments/${dep.json.id}/logs?follow=true`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.text());
     const d = await settle(dep.json.id);
+    const followText = await Promise.race([followed, Bun.sleep(10_000).then(() => "follow did not end")]);
+    expect(followText).toMatch(/COPY index.html/);
     expect({ status: d.status, error: d.error }).toEqual({ status: "running", error: null });
     expect(d.commit_sha).toBe(repo.head());
     for (const step of ["queued_at", "building_at", "starting_at", "running_at"]) expect(d[step]).toBeString();
