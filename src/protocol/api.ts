@@ -80,7 +80,7 @@ export const ENV_KEY = /^[A-Z_][A-Z0-9_]*$/;
 export const envPut = z.object({
   vars: z.record(
     z.string().max(256).regex(ENV_KEY, "env keys must match [A-Z_][A-Z0-9_]*"),
-    z.string().max(64 * 1024).refine((v) => !v.includes("\0") && !v.includes("\n"), "values can't hold NUL or newline"),
+    z.string().max(64 * 1024).refine((v) => !/[\0\n\r]/.test(v), "values can't hold NUL, CR or LF"),
   ),
 }).strict();
 export type EnvPut = z.infer<typeof envPut>;
