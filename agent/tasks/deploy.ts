@@ -136,9 +136,10 @@ export async function deploy(job: DeployJob, ctx: TaskContext, signal?: AbortSig
   const buildLog = (line: string) => ctx.log(id, "build", line);
   let jobDir: string | undefined;
   try {
-    const existing = await findContainer(name);
-    if (existing?.state === "running") return await confirmRunning(ctx, id, name, job.port);
-    if (existing) return await bringUp(ctx, { deployment_id: id, port: job.port, health_path: job.health_path }, "start", signal);
+    // Looked up while the clone runs: a repeated job finds its container and
+    // drops the clone, a new one (the usual case) doesn't wait for podman.
+    const existingLookup = findContainer(name);
+    existingLookup.catch(() => {});
 
     await mkdir(ctx.workDir, { recursive: true, mode: 0o700 });
     jobDir = await mkdtemp(join(ctx.workDir, `${CLONE_PREFIX}${id}-`));
@@ -154,6 +155,9 @@ export async function deploy(job: DeployJob, ctx: TaskContext, signal?: AbortSig
     const rev = await run(revParseArgs(src), { ...git, onLine: undefined, timeoutMs: 30_000 });
     const sha = rev.stdout.trim();
     if (rev.code !== 0 || !isCommitSha(sha)) return failed(`could not read the commit: ${lastLine(rev.stderr)}`);
+    const existing = await existingLookup;
+    if (existing?.state === "running") return await confirmRunning(ctx, id, name, job.port);
+    if (existing) return await bringUp(ctx, { deployment_id: id, port: job.port, health_path: job.health_path }, "start", signal);
     report(ctx, { deployment_id: id, status: "building", commit_sha: sha });
 
     const containerfile = await findContainerfile(src, job.dockerfile);

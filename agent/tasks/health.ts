@@ -36,6 +36,9 @@ export function probe(url: string, timeoutMs: number): Promise<{ status: number 
   });
 }
 
+/** The first wait between probes; it doubles up to WaitOptions.intervalMs. */
+export const FIRST_INTERVAL_MS = 10;
+
 export interface WaitOptions {
   timeoutMs: number;
   intervalMs: number;
@@ -50,14 +53,18 @@ export interface WaitOptions {
 export async function waitHealthy(url: string, opts: WaitOptions): Promise<HealthResult> {
   const deadline = Date.now() + opts.timeoutMs;
   let last = "no attempt made";
+  // Most apps answer within a few hundred ms of starting: probe soon, then
+  // back off to intervalMs, so a fast app isn't made to wait a whole interval.
+  let wait = Math.min(FIRST_INTERVAL_MS, opts.intervalMs);
   for (;;) {
     if (opts.signal?.aborted) return { ok: false, reason: "cancelled" };
     const left = deadline - Date.now();
     const r = await probe(url, Math.max(100, Math.min(2000, left)));
     if ("status" in r && r.status >= 200 && r.status < 500) return { ok: true, status: r.status };
     last = "status" in r ? `HTTP ${r.status}` : r.error;
-    if (Date.now() + opts.intervalMs >= deadline) break;
-    await sleep(opts.intervalMs, opts.signal);
+    if (Date.now() + wait >= deadline) break;
+    await sleep(wait, opts.signal);
+    wait = Math.min(wait * 2, opts.intervalMs);
   }
   return { ok: false, reason: `health check ${url} failed for ${Math.round(opts.timeoutMs / 1000)} s (last: ${last})` };
 }

@@ -17,10 +17,21 @@ export async function createToken(sql: Sql, input: { email: string; name: string
   return { id, token };
 }
 
+/** When this process last recorded each token's use; the row is written at most once a minute. */
+const lastTouched = new Map<string, number>();
+const TOUCH_EVERY_MS = 60_000;
+
 /** Resolves a bearer token to its owner, or undefined. */
 export async function authenticateToken(sql: Sql, token: string): Promise<TokenOwner | undefined> {
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return undefined;
   const owner = await findTokenOwner(sql, sha256Hex(token));
-  if (owner) void touchToken(sql, owner.token_id).catch(() => {});
+  if (owner) {
+    const now = Date.now();
+    if (now - (lastTouched.get(owner.token_id) ?? 0) >= TOUCH_EVERY_MS) {
+      if (lastTouched.size > 10_000) lastTouched.clear();
+      lastTouched.set(owner.token_id, now);
+      void touchToken(sql, owner.token_id).catch(() => {});
+    }
+  }
   return owner;
 }
