@@ -12,7 +12,7 @@ export type EventMap = {
   schedule: Record<string, never>;
 };
 
-type Listener<K extends keyof EventMap> = (e: EventMap[K]) => void;
+type Listener<K extends keyof EventMap> = (e: EventMap[K]) => unknown;
 
 export class Events {
   private listeners = new Map<keyof EventMap, Set<(e: never) => void>>();
@@ -25,12 +25,23 @@ export class Events {
   }
 
   emit<K extends keyof EventMap>(type: K, e: EventMap[K]): void {
+    void this.emitAndWait(type, e);
+  }
+
+  /**
+   * Emits and resolves once every listener's work is done, e.g. the ingress
+   * has reloaded its routes, so an API answer can promise the change is live.
+   */
+  async emitAndWait<K extends keyof EventMap>(type: K, e: EventMap[K]): Promise<void> {
+    const pending: Promise<unknown>[] = [];
     for (const fn of (this.listeners.get(type) ?? []) as Set<Listener<K>>) {
       try {
-        fn(e);
+        const r = fn(e);
+        if (r instanceof Promise) pending.push(r.catch((err) => console.error(`[events] ${type} listener failed:`, err)));
       } catch (err) {
         console.error(`[events] ${type} listener failed:`, err);
       }
     }
+    await Promise.all(pending);
   }
 }

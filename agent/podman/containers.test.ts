@@ -2,6 +2,7 @@ import { expect, test } from "bun:test";
 import {
   existsArgs,
   logsArgs,
+  logsOnceArgs,
   parsePort,
   parsePs,
   portArgs,
@@ -78,6 +79,8 @@ test("runArgs: labels, limits, hardening, env file, published port, `--` before 
 test("publishSpec brackets IPv6", () => {
   expect(publishSpec("127.0.0.1", 3000)).toBe("127.0.0.1::3000");
   expect(publishSpec("fd00::5", 3000)).toBe("[fd00::5]::3000");
+  expect(publishSpec("127.0.0.1", 3000, 41000)).toBe("127.0.0.1:41000:3000");
+  expect(publishSpec("fd00::5", 3000, 41000)).toBe("[fd00::5]:41000:3000");
 });
 
 test("small builders", () => {
@@ -92,6 +95,7 @@ test("small builders", () => {
   expect(psArgs("worker-1")).toEqual(["podman", "ps", "--all", "--filter", "label=wh.worker=worker-1", "--format", "json"]);
   expect(psByNameArgs("wh-d1")).toEqual(["podman", "ps", "--all", "--filter", "name=^wh-d1$", "--format", "json"]);
   expect(logsArgs("wh-d1")).toEqual(["podman", "logs", "--follow", "--", "wh-d1"]);
+  expect(logsOnceArgs("wh-d1")).toEqual(["podman", "logs", "--", "wh-d1"]);
   expect(logsArgs("wh-d1", new Date("2026-01-02T03:04:05.678Z"))).toEqual([
     "podman",
     "logs",

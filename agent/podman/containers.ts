@@ -14,8 +14,10 @@ export interface RunSpec {
   cpus: number;
   /** 0600 file of KEY=value lines; values stay out of argv. */
   envFile: string;
-  /** Host IP to publish on; podman picks the host port. */
+  /** Host IP to publish on. */
   advertiseAddr: string;
+  /** Host port to publish on; omitted, podman picks one (read back with `podman port`). */
+  hostPort?: number;
   /** Port the app listens on inside the container; also passed as $PORT. */
   port: number;
 }
@@ -26,10 +28,10 @@ export const PIDS_LIMIT = 256;
 /** Capabilities an app keeps after `--cap-drop ALL`: enough to drop root and bind low ports. */
 export const KEPT_CAPS = ["CHOWN", "SETUID", "SETGID", "NET_BIND_SERVICE"] as const;
 
-/** `-p` value: IPv6 addresses need brackets. Empty host port = podman chooses. */
-export function publishSpec(addr: string, port: number): string {
+/** `-p` value: IPv6 addresses need brackets. No host port = podman chooses. */
+export function publishSpec(addr: string, port: number, hostPort?: number): string {
   const host = addr.includes(":") ? `[${addr}]` : addr;
-  return `${host}::${port}`;
+  return `${host}:${hostPort ?? ""}:${port}`;
 }
 
 /**
@@ -74,7 +76,7 @@ export function runArgs(spec: RunSpec): string[] {
     "-e",
     `PORT=${spec.port}`,
     "-p",
-    publishSpec(spec.advertiseAddr, spec.port),
+    publishSpec(spec.advertiseAddr, spec.port, spec.hostPort),
     "--",
     spec.image,
   ];
@@ -116,6 +118,11 @@ export function psArgs(workerName: string): string[] {
 /** One container, by exact name, as JSON (same shape as {@link psArgs}). */
 export function psByNameArgs(name: string): string[] {
   return ["podman", "ps", "--all", "--filter", `name=^${name}$`, "--format", "json"];
+}
+
+/** `podman logs` once, without following: what a container printed before it was removed. */
+export function logsOnceArgs(name: string): string[] {
+  return ["podman", "logs", "--", name];
 }
 
 /** `podman logs --follow`; `since` skips lines a previous follower already sent. */

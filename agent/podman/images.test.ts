@@ -1,7 +1,7 @@
 import { expect, test } from "bun:test";
-import { buildArgs, cpuQuota, imageLabels, imagesOfDeploymentArgs, parseImageIds, rmiArgs } from "./images";
+import { buildArgs, cpuQuota, imagesOfDeploymentArgs, parseImageNames, rmiArgs } from "./images";
 
-test("buildArgs: limits, file, tag, labels, `--` before the context", () => {
+test("buildArgs: limits, file, tag, `--` before the context", () => {
   expect(
     buildArgs({
       tag: "localhost/wh/app:d1",
@@ -9,7 +9,6 @@ test("buildArgs: limits, file, tag, labels, `--` before the context", () => {
       containerfile: "/work/wh-clone-d1-x/src/Containerfile",
       memoryMb: 1024,
       cpus: 1,
-      labels: imageLabels("p1", "d1"),
     }),
   ).toEqual([
     "podman",
@@ -28,10 +27,6 @@ test("buildArgs: limits, file, tag, labels, `--` before the context", () => {
     "/work/wh-clone-d1-x/src/Containerfile",
     "-t",
     "localhost/wh/app:d1",
-    "--label",
-    "wh.project=p1",
-    "--label",
-    "wh.deployment=d1",
     "--",
     "/work/wh-clone-d1-x/src",
   ]);
@@ -45,12 +40,12 @@ test("cpuQuota", () => {
 });
 
 test("image cleanup builders", () => {
-  expect(imagesOfDeploymentArgs("d1")).toEqual(["podman", "images", "--quiet", "--no-trunc", "--filter", "label=wh.deployment=d1"]);
-  expect(rmiArgs("sha256:abc", "sha256:def")).toEqual(["podman", "rmi", "--ignore", "--", "sha256:abc", "sha256:def"]);
+  expect(imagesOfDeploymentArgs("d1")).toEqual(["podman", "images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=localhost/wh/*:d1"]);
+  expect(rmiArgs("localhost/wh/app:d1")).toEqual(["podman", "rmi", "--ignore", "--", "localhost/wh/app:d1"]);
 });
 
-test("parseImageIds dedupes and ignores noise", () => {
-  const id = "sha256:" + "5".repeat(64);
-  expect(parseImageIds(`${id}\n${id}\n\nwarning: x\n`)).toEqual([id]);
-  expect(parseImageIds("")).toEqual([]);
+test("parseImageNames keeps only our names, once", () => {
+  const name = "localhost/wh/app:0a0b0c0d-1111-2222-3333-444455556666";
+  expect(parseImageNames(`${name}\n${name}\n\nwarning: x\nlocalhost/other:latest\n<none>:<none>\n`)).toEqual([name]);
+  expect(parseImageNames("")).toEqual([]);
 });

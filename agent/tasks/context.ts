@@ -55,6 +55,14 @@ export async function findContainer(name: string): Promise<ContainerReport | nul
 }
 
 /** The host port podman published the container on (container port optional). */
+/** A TCP port free on `addr` right now (bound to port 0 and released). */
+export function freeHostPort(addr: string): number {
+  const s = Bun.listen({ hostname: addr, port: 0, socket: { data() {} } });
+  const port = s.port;
+  s.stop(true);
+  return port;
+}
+
 export async function hostPortOf(name: string, port?: number): Promise<number> {
   const r = await runChecked(portArgs(name, port), { timeoutMs: PODMAN_TIMEOUT_MS });
   const hostPort = parsePort(r.stdout);

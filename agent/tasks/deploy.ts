@@ -7,15 +7,15 @@ import { ENV_KEY } from "../../src/protocol/api";
 import type { DeployJob } from "../../src/protocol/hub";
 import { describeCommand, lastLines, run, Sensitive } from "../exec";
 import { cloneArgs, gitEnv, isCommitSha, isValidBranch, revParseArgs, validateRepoUrl } from "../git";
-import { rmArgs, runArgs } from "../podman/containers";
-import { buildArgs, imageLabels } from "../podman/images";
+import { logsOnceArgs, rmArgs, runArgs } from "../podman/containers";
+import { buildArgs } from "../podman/images";
 import { containerName, imageTag, isValidDeploymentId, isValidProjectName } from "../podman/names";
 import { bringUp, confirmRunning } from "./start";
 import {
   errorText,
   findContainer,
+  freeHostPort,
   healthUrl,
-  hostPortOf,
   isValidHealthPath,
   podmanTry,
   report,
@@ -120,8 +120,9 @@ export async function writeEnvFile(stateDir: string, deploymentId: string, env: 
  * - Clones into a fresh directory under the work dir and always removes it.
  *   The env file exists only while `podman run` reads it.
  * - Build output (and git's) goes to the `build` log stream; once the
- *   container exists its output goes to the `runtime` stream until it is gone
- *   or a stop/remove task ends the follower.
+ *   container answers its output goes to the `runtime` stream (from its first
+ *   line) until it is gone or a stop/remove task ends the follower; if it never
+ *   answers, its last 200 lines are sent before it is removed.
  * - A container that doesn't become healthy is removed (its image stays until
  *   job.remove) so it doesn't hold memory the hub no longer accounts for.
  * - `signal` cancels (a stop/remove for the same deployment, or shutdown).
@@ -168,7 +169,6 @@ export async function deploy(job: DeployJob, ctx: TaskContext, signal?: AbortSig
       containerfile,
       memoryMb: ctx.buildMemoryMb,
       cpus: ctx.buildCpus,
-      labels: imageLabels(job.project_id, id),
     });
     buildLog(`==> Building ${tag} from commit ${sha.slice(0, 12)}`);
     buildLog(describeCommand(build));
@@ -183,28 +183,35 @@ export async function deploy(job: DeployJob, ctx: TaskContext, signal?: AbortSig
     const secrets = Object.values(job.env).map((v) => new Sensitive(v));
     const envFile = await writeEnvFile(ctx.stateDir, id, job.env);
     let started;
+    let hostPort = 0;
     try {
-      started = await run(
-        runArgs({
-          name,
-          image: tag,
-          labels: { project: job.project_id, deployment: id, worker: ctx.workerName },
-          memoryMb: job.memory_mb,
-          cpus: job.cpus,
-          envFile,
-          advertiseAddr: ctx.advertiseAddr,
-          port: job.port,
-        }),
-        { timeoutMs: RUN_TIMEOUT_MS, secrets },
-      );
+      // The agent picks the host port (saves a `podman port` round trip); if
+      // something took it in between, try again with another.
+      for (let attempt = 1; ; attempt++) {
+        hostPort = await freeHostPort(ctx.advertiseAddr);
+        started = await run(
+          runArgs({
+            name,
+            image: tag,
+            labels: { project: job.project_id, deployment: id, worker: ctx.workerName },
+            memoryMb: job.memory_mb,
+            cpus: job.cpus,
+            envFile,
+            advertiseAddr: ctx.advertiseAddr,
+            hostPort,
+            port: job.port,
+          }),
+          { timeoutMs: RUN_TIMEOUT_MS, secrets },
+        );
+        if (started.code === 0 || attempt === 3 || !/address already in use/i.test(started.stderr)) break;
+        await podmanTry(rmArgs(name, 0));
+      }
     } finally {
       await unlink(envFile).catch(() => {});
     }
     if (started.code !== 0) return failed(`podman run failed: ${lastLine(started.stderr)}`);
     const containerId = started.stdout.trim().split("\n").pop() ?? "";
-    ctx.runtimeLogs.follow(id, name);
 
-    const hostPort = await hostPortOf(name, job.port);
     const url = healthUrl(ctx.advertiseAddr, hostPort, job.health_path);
     const health = await waitHealthy(url, {
       timeoutMs: ctx.healthTimeoutMs ?? 60_000,
@@ -212,11 +219,15 @@ export async function deploy(job: DeployJob, ctx: TaskContext, signal?: AbortSig
       signal,
     });
     if (!health.ok) {
+      // What the app printed is the best clue to why it never answered.
+      const printed = await podmanTry(logsOnceArgs(name));
+      for (const line of `${printed.stdout}${printed.stderr}`.split("\n").filter(Boolean).slice(-200)) ctx.log(id, "runtime", line);
       buildLog(`==> ${health.reason}; removing the container`);
-      await ctx.runtimeLogs.stop(id);
       await podmanTry(rmArgs(name, 5));
       return failed(health.reason);
     }
+    // Follows from the container's first line: nothing printed so far is lost.
+    ctx.runtimeLogs.follow(id, name);
     buildLog(`==> Running on ${ctx.advertiseAddr}:${hostPort} (health check answered HTTP ${health.status})`);
     return report(ctx, { deployment_id: id, status: "running", host_port: hostPort, container_id: containerId });
   } catch (err) {

@@ -3,14 +3,14 @@
  */
 import type { ContainerJob } from "../../src/protocol/hub";
 import { rmArgs } from "../podman/containers";
-import { imagesOfDeploymentArgs, parseImageIds, rmiArgs } from "../podman/images";
+import { imagesOfDeploymentArgs, parseImageNames, rmiArgs } from "../podman/images";
 import { containerName } from "../podman/names";
 import { errorText, podman, podmanTry, report, type JobStatus, type TaskContext } from "./context";
 import { STOP_TIMEOUT_SEC } from "./stop";
 
 /**
  * Ends the runtime log follower, `podman rm --force --ignore` the container,
- * then removes the images labelled with the deployment id. Reports `removed`,
+ * then removes the image tagged with the deployment id. Reports `removed`,
  * also when nothing was left to remove, so repeating is safe. An image that
  * can't be removed (still used by some other container) doesn't fail the
  * job: the container is gone, which is what the hub accounts for; the error
@@ -22,7 +22,7 @@ export async function remove(job: ContainerJob, ctx: TaskContext): Promise<JobSt
     const name = containerName(id);
     await ctx.runtimeLogs.stop(id);
     await podman(rmArgs(name, STOP_TIMEOUT_SEC));
-    const ids = parseImageIds(await podman(imagesOfDeploymentArgs(id)));
+    const ids = parseImageNames(await podman(imagesOfDeploymentArgs(id)));
     if (ids.length > 0) {
       const r = await podmanTry(rmiArgs(...ids));
       if (r.code !== 0) ctx.warn?.(`could not remove the image of ${name}: ${r.stderr.trim()}`);

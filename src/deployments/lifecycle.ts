@@ -91,7 +91,7 @@ async function onRunning(ctx: AppContext, d: DeploymentRow, hostPort: number | n
     return { row, replaced, switched: true };
   });
   if (!result) return;
-  ctx.events.emit("routes", {});
+  await ctx.events.emitAndWait("routes", {}); // the drain below starts once traffic has moved
   ctx.events.emit("deployment", { deployment_id: d.id, project_id: d.project_id, status: result.row.status });
   const old = result.replaced;
   if (old) {

@@ -74,7 +74,7 @@ export async function stop(ctx: AppContext, v: Viewer, projectId: string) {
     return d;
   });
   if (!stopped) throw new Conflict(`the current deployment is ${cur.status}, not running`, "invalid_state");
-  ctx.events.emit("routes", {});
+  await ctx.events.emitAndWait("routes", {}); // no request reaches it once we answer
   ctx.events.emit("deployment", { deployment_id: cur.id, project_id: projectId, status: "stopped" });
   if (stopped.worker_id) ctx.hub.send(stopped.worker_id, "job.stop", { deployment_id: cur.id });
   ctx.events.emit("schedule", {});

@@ -31,7 +31,7 @@ export function startIngress(ctx: AppContext) {
     routes = new Map(rows.map((r) => [r.name, { address: r.address, port: r.host_port }]));
   }, "ingress");
 
-  const off = ctx.events.on("routes", () => void reload());
+  const off = ctx.events.on("routes", () => reload());
   const timer = setInterval(() => void reload(), 5000);
   const { hostname, port } = splitHostPort(ctx.config.WH_INGRESS_LISTEN);
 

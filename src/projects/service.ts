@@ -85,7 +85,7 @@ export async function remove(ctx: AppContext, v: Viewer, id: string): Promise<vo
     await deleteProject(tx as never, id);
     return released;
   });
-  ctx.events.emit("routes", {});
+  await ctx.events.emitAndWait("routes", {});
   for (const d of placed) if (d.worker_id) ctx.hub.send(d.worker_id, "job.remove", { deployment_id: d.id });
   ctx.events.emit("schedule", {});
 }
