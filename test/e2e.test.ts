@@ -230,6 +230,10 @@ describe.skipIf(skip)("end to end: git repo → container → ingress", () => {
   test("delete removes the container", async () => {
     expect((await call("DELETE", `/v1/projects/${projectId}`)).status).toBe(204);
     await until("the containers to be removed", async () => containersOf(workerName).length === 0, 30_000);
+    await until("the images to be removed", async () => {
+      const r = Bun.spawnSync(["podman", "images", "--quiet", "--filter", `reference=localhost/wh/${project}`], { env: podmanEnv });
+      return r.stdout.toString().trim() === "";
+    }, 30_000);
     expect((await app()).status).toBe(404);
     const workers = (await call("GET", "/v1/workers")).json.workers;
     expect(workers[0].allocated_mb).toBe(0);
