@@ -32,6 +32,17 @@ export const configSchema = z.object({
     .regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, "must be a lowercase domain name")
     .default("localhost"),
   WH_ALLOW_LOCAL_REPOS: bool.default(false),
+  WH_PASSWORD_LOGIN: bool.default(true),
+  WH_SIGNUP: z.enum(["invite", "open"], { message: "must be invite or open" }).default("invite"),
+  WH_SESSION_IDLE_HOURS: z.coerce.number().int().min(1).max(720).default(168),
+  WH_API_RATE_PER_MIN: z.coerce.number().int().min(1).default(1200),
+  WH_GOOGLE_CLIENT_ID: z.string().min(1).optional(),
+  WH_GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
+  WH_GOOGLE_ISSUER: z.string().url().default("https://accounts.google.com"),
+  WH_OIDC_ISSUER: z.string().url("must be the provider's issuer URL").optional(),
+  WH_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  WH_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  WH_OIDC_NAME: z.string().min(1).max(40).default("SSO"),
 });
 
 export const configHelp: Record<keyof z.infer<typeof configSchema>, string> = {
@@ -44,6 +55,17 @@ export const configHelp: Record<keyof z.infer<typeof configSchema>, string> = {
   WH_INGRESS_LISTEN: "built-in HTTP ingress address (default 127.0.0.1:8000)",
   WH_APPS_DOMAIN: "apps are served at <project>.<WH_APPS_DOMAIN> (default localhost)",
   WH_ALLOW_LOCAL_REPOS: "allow file:// and local-path repositories (default false; for tests and dev)",
+  WH_PASSWORD_LOGIN: "email + password sign-in (default true)",
+  WH_SIGNUP: "invite (default: the admin creates users) or open (a new OIDC identity creates a member)",
+  WH_SESSION_IDLE_HOURS: "a session unused this long ends (default 168 = 7 days; absolute limit 30 days)",
+  WH_API_RATE_PER_MIN: "API requests per minute per token or session (default 1200)",
+  WH_GOOGLE_CLIENT_ID: "Google sign-in client id (with WH_GOOGLE_CLIENT_SECRET)",
+  WH_GOOGLE_CLIENT_SECRET: "Google sign-in client secret",
+  WH_GOOGLE_ISSUER: "Google's issuer URL (default https://accounts.google.com; changeable for tests)",
+  WH_OIDC_ISSUER: "any other OpenID provider: issuer URL (discovery), with WH_OIDC_CLIENT_ID/SECRET",
+  WH_OIDC_CLIENT_ID: "OpenID client id",
+  WH_OIDC_CLIENT_SECRET: "OpenID client secret",
+  WH_OIDC_NAME: "button label of the generic OpenID provider (default SSO)",
 };
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -8,7 +8,7 @@ import * as deployments from "./service";
 import { followLogs, logText } from "./logs";
 
 export function deploymentsPlugin(ctx: AppContext) {
-  const auth = authPlugin(ctx.sql);
+  const auth = authPlugin(ctx);
   const project = new Elysia({ prefix: "/v1/projects/:id" })
     .use(auth)
     .post(

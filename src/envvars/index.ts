@@ -8,7 +8,7 @@ import * as env from "./service";
 
 export function envPlugin(ctx: AppContext) {
   return new Elysia({ prefix: "/v1/projects/:id/env" })
-    .use(authPlugin(ctx.sql))
+    .use(authPlugin(ctx))
     .get("/", ({ user, params, query }) => env.get(ctx, user, params.id, query.reveal === "true"), {
       auth: "read",
       params: idParam,

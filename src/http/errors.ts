@@ -53,7 +53,12 @@ export function errorJson(status: number, code: string, message: string): Respon
 
 /** Maps anything thrown in a route (ours or Elysia's) to one JSON error shape. */
 export function toErrorResponse(code: string | number, error: unknown): Response {
-  if (error instanceof ApiError) return errorJson(error.status, error.code, error.message);
+  if (error instanceof ApiError) {
+    const res = errorJson(error.status, error.code, error.message);
+    const retry = (error as { retryAfterS?: number }).retryAfterS;
+    if (retry !== undefined) res.headers.set("retry-after", String(retry));
+    return res;
+  }
   const e = error as { all?: { path?: string; message?: string; summary?: string }[]; type?: string; on?: string };
   switch (code) {
     case "VALIDATION": {

@@ -8,7 +8,7 @@ import * as projects from "./service";
 
 export function projectsPlugin(ctx: AppContext) {
   return new Elysia({ prefix: "/v1/projects", tags: ["projects"] } as never)
-    .use(authPlugin(ctx.sql))
+    .use(authPlugin(ctx))
     .get("/", async ({ user }) => ({ projects: await projects.list(ctx, user) }), {
       auth: "read",
       response: z.object({ projects: z.array(project) }),

@@ -9,7 +9,7 @@ import * as workers from "./service";
 
 export function workersPlugin(ctx: AppContext) {
   return new Elysia({ prefix: "/v1/workers" })
-    .use(authPlugin(ctx.sql))
+    .use(authPlugin(ctx))
     .post("/register", ({ body }) => workers.register(ctx, body), {
       body: registerRequest,
       response: tokenResponse,
