@@ -14,6 +14,10 @@ import { deploymentsPlugin } from "./deployments";
 import { workersPlugin } from "./workers";
 import { hubPlugin } from "./hub";
 import { webPlugin } from "./web";
+import { authRoutes } from "./auth/routes";
+import { totpPlugin } from "./totp";
+import { oidcPlugin } from "./oidc";
+import { passkeysPlugin } from "./passkeys";
 
 export function buildApp(ctx: AppContext) {
   return new Elysia()
@@ -31,6 +35,10 @@ export function buildApp(ctx: AppContext) {
       } as never),
     )
     .use(healthPlugin(ctx.sql))
+    .use(authRoutes(ctx))
+    .use(totpPlugin(ctx))
+    .use(oidcPlugin(ctx))
+    .use(passkeysPlugin(ctx))
     .use(projectsPlugin(ctx))
     .use(envPlugin(ctx))
     .use(deploymentsPlugin(ctx))

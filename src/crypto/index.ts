@@ -5,7 +5,7 @@
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, createHash } from "node:crypto";
 
-export type Purpose = "env" | "worker-jwt";
+export type Purpose = "env" | "worker-jwt" | "totp";
 
 const VERSION = "v1";
 
