@@ -16,6 +16,10 @@ import { hubPlugin } from "./hub";
 import { webPlugin } from "./web";
 import { authRoutes } from "./auth/routes";
 import { totpPlugin } from "./totp";
+import { tokensPlugin } from "./tokens";
+import { sessionsPlugin } from "./sessions";
+import { auditPlugin } from "./audit";
+import { usersPlugin } from "./users";
 import { oidcPlugin } from "./oidc";
 import { passkeysPlugin } from "./passkeys";
 
@@ -37,6 +41,10 @@ export function buildApp(ctx: AppContext) {
     .use(healthPlugin(ctx.sql))
     .use(authRoutes(ctx))
     .use(totpPlugin(ctx))
+    .use(tokensPlugin(ctx))
+    .use(sessionsPlugin(ctx))
+    .use(usersPlugin(ctx))
+    .use(auditPlugin(ctx))
     .use(oidcPlugin(ctx))
     .use(passkeysPlugin(ctx))
     .use(projectsPlugin(ctx))

@@ -41,3 +41,6 @@ export async function audit(
   };
   await insertAuditEvent(sql, e);
 }
+
+/** A signed-in caller as services see it: who (for access checks) and from where (for the audit row). */
+export type Caller = { id: string; role: "admin" | "member"; email: string | null; ip: string | null; userAgent: string | null };

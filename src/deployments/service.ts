@@ -4,6 +4,7 @@ import { Conflict, NotFound } from "../http/errors";
 import type { Deployment } from "../protocol/api";
 import type { Viewer } from "../projects/queries";
 import { getProject } from "../projects/service";
+import { audit, type Caller } from "../audit/service";
 import {
   findVisibleDeployment,
   insertDeployment,
@@ -40,9 +41,10 @@ export function toDeployment(r: DeploymentRow): Deployment {
 /** States after which a deployment changes only when someone acts on it. */
 export const SETTLED = new Set(["running", "failed", "stopped", "superseded"]);
 
-export async function create(ctx: AppContext, v: Viewer, projectId: string) {
+export async function create(ctx: AppContext, v: Caller, projectId: string) {
   await getProject(ctx, v, projectId);
   const d = await insertDeployment(ctx.sql, projectId, v.id);
+  await audit(ctx.sql, v, "deployment.create", { target_type: "deployment", target_id: d.id, detail: { project_id: projectId } });
   ctx.events.emit("deployment", { deployment_id: d.id, project_id: projectId, status: "queued" });
   ctx.events.emit("schedule", {});
   return { id: d.id, status: "queued" as const };
@@ -66,7 +68,7 @@ async function currentOf(ctx: AppContext, v: Viewer, projectId: string): Promise
 }
 
 /** Stops routing at once, frees the memory, and asks the worker to stop the container. */
-export async function stop(ctx: AppContext, v: Viewer, projectId: string) {
+export async function stop(ctx: AppContext, v: Caller, projectId: string) {
   const cur = await currentOf(ctx, v, projectId);
   const stopped = await ctx.sql.begin(async (tx) => {
     const d = await transition(tx, cur.id, "stopped");
@@ -76,13 +78,14 @@ export async function stop(ctx: AppContext, v: Viewer, projectId: string) {
   if (!stopped) throw new Conflict(`the current deployment is ${cur.status}, not running`, "invalid_state");
   await ctx.events.emitAndWait("routes", {}); // no request reaches it once we answer
   ctx.events.emit("deployment", { deployment_id: cur.id, project_id: projectId, status: "stopped" });
+  await audit(ctx.sql, v, "project.stop", { target_type: "project", target_id: projectId, detail: { deployment_id: cur.id } });
   if (stopped.worker_id) ctx.hub.send(stopped.worker_id, "job.stop", { deployment_id: cur.id });
   ctx.events.emit("schedule", {});
   return toDeployment(stopped);
 }
 
 /** Starts the stopped container again on its worker, if that worker is online and has room. */
-export async function start(ctx: AppContext, v: Viewer, projectId: string) {
+export async function start(ctx: AppContext, v: Caller, projectId: string) {
   const p = await getProject(ctx, v, projectId);
   const cur = await currentOf(ctx, v, projectId);
   if (cur.status !== "stopped" || !cur.worker_id) throw new Conflict(`the current deployment is ${cur.status}, not stopped`, "invalid_state");
@@ -96,15 +99,17 @@ export async function start(ctx: AppContext, v: Viewer, projectId: string) {
   });
   if (started === "full") throw new Conflict(`the worker has no ${p.memory_mb} MB free to start this deployment`, "worker_full");
   ctx.events.emit("deployment", { deployment_id: cur.id, project_id: projectId, status: "starting" });
+  await audit(ctx.sql, v, "project.start", { target_type: "project", target_id: projectId, detail: { deployment_id: cur.id } });
   ctx.hub.send(workerId, "job.start", { deployment_id: cur.id, port: p.port, health_path: p.health_path });
   return toDeployment(started);
 }
 
-export async function restart(ctx: AppContext, v: Viewer, projectId: string) {
+export async function restart(ctx: AppContext, v: Caller, projectId: string) {
   const p = await getProject(ctx, v, projectId);
   const cur = await currentOf(ctx, v, projectId);
   if (cur.status !== "running" || !cur.worker_id) throw new Conflict(`the current deployment is ${cur.status}, not running`, "invalid_state");
   if (!ctx.hub.send(cur.worker_id, "job.restart", { deployment_id: cur.id, port: p.port, health_path: p.health_path }))
     throw new Conflict("the worker holding this deployment is offline", "worker_offline");
+  await audit(ctx.sql, v, "project.restart", { target_type: "project", target_id: projectId, detail: { deployment_id: cur.id } });
   return toDeployment(cur);
 }

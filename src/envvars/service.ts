@@ -5,6 +5,7 @@ import type { Viewer } from "../projects/queries";
 import { getProject } from "../projects/service";
 import { BadRequest } from "../http/errors";
 import { listEnv, replaceEnv } from "./queries";
+import { audit, type Caller } from "../audit/service";
 
 export const MASK = "********";
 const MAX_VARS = 500;
@@ -25,7 +26,7 @@ export async function get(ctx: AppContext, v: Viewer, projectId: string, reveal:
   return { vars, revealed: reveal };
 }
 
-export async function put(ctx: AppContext, v: Viewer, projectId: string, vars: Record<string, string>) {
+export async function put(ctx: AppContext, v: Caller, projectId: string, vars: Record<string, string>) {
   await getProject(ctx, v, projectId);
   const keys = Object.keys(vars);
   if (keys.length > MAX_VARS) throw new BadRequest(`vars: at most ${MAX_VARS} variables`);
@@ -34,5 +35,7 @@ export async function put(ctx: AppContext, v: Viewer, projectId: string, vars: R
     projectId,
     keys.map((key) => ({ key, value_enc: encrypt(ctx.config.masterKey, "env", vars[key]!, aad(projectId, key)) })),
   );
+  // Names only: values are secrets.
+  await audit(ctx.sql, v, "env.write", { target_type: "project", target_id: projectId, detail: { env_keys: keys } });
   return get(ctx, v, projectId, false);
 }

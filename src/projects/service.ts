@@ -6,6 +6,7 @@ import type { Project, ProjectCreate, ProjectPatch } from "../protocol/api";
 import { repoUrlProblem } from "../protocol/repo-url";
 import { deleteProject, findProject, insertProject, listProjects, updateProject, type ProjectRow, type Viewer } from "./queries";
 import { releaseAllForProject } from "../deployments/queries";
+import { audit, type Caller } from "../audit/service";
 
 /** The URL the built-in ingress serves a project at. */
 export function projectUrl(ctx: Pick<AppContext, "config">, name: string): string {
@@ -51,10 +52,11 @@ export async function list(ctx: AppContext, v: Viewer): Promise<Project[]> {
   return (await listProjects(ctx.sql, v)).map((r) => toProject(ctx, r));
 }
 
-export async function create(ctx: AppContext, v: Viewer, input: ProjectCreate): Promise<Project> {
+export async function create(ctx: AppContext, v: Caller, input: ProjectCreate): Promise<Project> {
   checkRepoUrl(ctx, input.repo_url);
   try {
     const id = await insertProject(ctx.sql, v.id, input);
+    await audit(ctx.sql, v, "project.create", { target_type: "project", target_id: id, detail: { name: input.name, repo_url: input.repo_url } });
     return toProject(ctx, await getProject(ctx, v, id));
   } catch (e) {
     if (isUniqueViolation(e)) throw new Conflict(`name: a project named ${input.name} already exists`, "name_taken");
@@ -62,10 +64,11 @@ export async function create(ctx: AppContext, v: Viewer, input: ProjectCreate): 
   }
 }
 
-export async function patch(ctx: AppContext, v: Viewer, id: string, input: ProjectPatch): Promise<Project> {
+export async function patch(ctx: AppContext, v: Caller, id: string, input: ProjectPatch): Promise<Project> {
   checkRepoUrl(ctx, input.repo_url);
   try {
     if (!(await updateProject(ctx.sql, v, id, input))) throw new NotFound("project");
+    await audit(ctx.sql, v, "project.update", { target_type: "project", target_id: id, detail: { fields: Object.keys(input) } });
   } catch (e) {
     if (isUniqueViolation(e)) throw new Conflict(`name: a project named ${input.name} already exists`, "name_taken");
     throw e;
@@ -78,11 +81,12 @@ export async function patch(ctx: AppContext, v: Viewer, id: string, input: Proje
  * Deletes the project and its deployments; every container it had is removed
  * on its worker now, or by reconciliation when that worker reconnects.
  */
-export async function remove(ctx: AppContext, v: Viewer, id: string): Promise<void> {
-  await getProject(ctx, v, id);
+export async function remove(ctx: AppContext, v: Caller, id: string): Promise<void> {
+  const p = await getProject(ctx, v, id);
   const placed = await ctx.sql.begin(async (tx) => {
     const released = await releaseAllForProject(tx as never, id);
     await deleteProject(tx as never, id);
+    await audit(tx, v, "project.delete", { target_type: "project", target_id: id, detail: { name: p.name } });
     return released;
   });
   await ctx.events.emitAndWait("routes", {});

@@ -24,3 +24,14 @@ export async function touchToken(sql: Sql, tokenId: string): Promise<void> {
   await sql`UPDATE api_tokens SET last_used_at = now()
     WHERE id = ${tokenId} AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`;
 }
+
+export type TokenRow = { id: string; name: string; scope: TokenScope; created_at: Date; last_used_at: Date | null; expires_at: Date | null };
+
+export async function listTokens(sql: Sql, userId: string): Promise<TokenRow[]> {
+  return sql<TokenRow[]>`SELECT id, name, scope, created_at, last_used_at, expires_at FROM api_tokens
+    WHERE user_id = ${userId} ORDER BY created_at DESC`;
+}
+
+export async function deleteToken(sql: Sql, userId: string, id: string): Promise<boolean> {
+  return (await sql`DELETE FROM api_tokens WHERE id = ${id} AND user_id = ${userId} RETURNING id`).length === 1;
+}

@@ -5,16 +5,54 @@ import { sha256Hex } from "../protocol/hub";
 import { NotFound } from "../http/errors";
 import { findUserByEmail } from "../users/queries";
 import { normalizeEmail } from "../users/service";
-import { findTokenOwner, insertToken, touchToken, type TokenOwner, type TokenScope } from "./queries";
+import { deleteToken, findTokenOwner, insertToken, listTokens, touchToken, type TokenOwner, type TokenRow, type TokenScope } from "./queries";
+import type { AppContext } from "../context";
+import { audit, type Actor } from "../audit/service";
+import { BadRequest } from "../http/errors";
+import type { TokenCreate, TokenView } from "./model";
 
 export const TOKEN_PREFIX = "wh_pat_";
 
+const newToken = () => TOKEN_PREFIX + randomBytes(32).toString("base64url");
+
+/** The CLI's token command: for a user named by email. */
 export async function createToken(sql: Sql, input: { email: string; name: string; scope: TokenScope }): Promise<{ id: string; token: string }> {
   const user = await findUserByEmail(sql, normalizeEmail(input.email));
   if (!user) throw new NotFound("user");
-  const token = TOKEN_PREFIX + randomBytes(32).toString("base64url");
+  const token = newToken();
   const { id } = await insertToken(sql, user.id, input.name, sha256Hex(token), input.scope, null);
+  await audit(sql, { id: null, email: "cli", ip: null, userAgent: null }, "token.create", { target_type: "token", target_id: id, detail: { name: input.name, scope: input.scope, for: user.email } });
   return { id, token };
+}
+
+export function toTokenView(r: TokenRow): TokenView {
+  return {
+    id: r.id,
+    name: r.name,
+    scope: r.scope,
+    created_at: r.created_at.toISOString(),
+    last_used_at: r.last_used_at?.toISOString() ?? null,
+    expires_at: r.expires_at?.toISOString() ?? null,
+  };
+}
+
+/** POST /v1/tokens: the raw token is in this answer only. */
+export async function create(ctx: AppContext, actor: Actor & { id: string }, input: TokenCreate) {
+  const expires = input.expires_at ? new Date(input.expires_at) : null;
+  if (expires && expires.getTime() <= Date.now()) throw new BadRequest("expires_at: must be in the future");
+  const token = newToken();
+  const { id } = await insertToken(ctx.sql, actor.id, input.name, sha256Hex(token), input.scope, expires);
+  await audit(ctx.sql, actor, "token.create", { target_type: "token", target_id: id, detail: { name: input.name, scope: input.scope } });
+  return { id, name: input.name, scope: input.scope, expires_at: expires?.toISOString() ?? null, token };
+}
+
+export async function list(ctx: AppContext, userId: string): Promise<TokenView[]> {
+  return (await listTokens(ctx.sql, userId)).map(toTokenView);
+}
+
+export async function revoke(ctx: AppContext, actor: Actor & { id: string }, id: string) {
+  if (!(await deleteToken(ctx.sql, actor.id, id))) throw new NotFound("token");
+  await audit(ctx.sql, actor, "token.revoke", { target_type: "token", target_id: id });
 }
 
 /** When this process last recorded each token's use; the row is written at most once a minute. */

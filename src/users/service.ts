@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { BadRequest, Conflict } from "../http/errors";
 import { insertUser, type UserRow } from "./queries";
+import { audit } from "../audit/service";
 
 const email = z.string().trim().toLowerCase().email("is not a valid email address").max(254);
 
@@ -25,5 +26,6 @@ export async function createUser(
   const hash = await Bun.password.hash(password, { algorithm: "argon2id" });
   const user = await insertUser(sql, addr, hash, input.role);
   if (!user) throw new Conflict(`a user with email ${addr} already exists`);
+  await audit(sql, { id: null, email: "cli", ip: null, userAgent: null }, "user.create", { target_type: "user", target_id: user.id, detail: { email: addr, role: input.role } });
   return { user, password, generated };
 }

@@ -2,7 +2,7 @@
 import { Elysia } from "elysia";
 import { z } from "zod";
 import type { AppContext } from "../context";
-import { authPlugin } from "../auth";
+import { authPlugin, requestMeta } from "../auth";
 import { idParam, worker } from "../protocol/api";
 import { loginRequest, registerRequest, tokenResponse } from "../protocol/hub";
 import * as workers from "./service";
@@ -10,7 +10,7 @@ import * as workers from "./service";
 export function workersPlugin(ctx: AppContext) {
   return new Elysia({ prefix: "/v1/workers" })
     .use(authPlugin(ctx))
-    .post("/register", ({ body }) => workers.register(ctx, body), {
+    .post("/register", ({ body, request, server }) => workers.register(ctx, requestMeta(request, server), body), {
       body: registerRequest,
       response: tokenResponse,
       detail: { summary: "Agent: first registration with the cluster secret and its own api key" },
@@ -31,8 +31,8 @@ export function workersPlugin(ctx: AppContext) {
     })
     .delete(
       "/:id",
-      async ({ params, set }) => {
-        await workers.remove(ctx, params.id);
+      async ({ user, params, set }) => {
+        await workers.remove(ctx, user, params.id);
         set.status = 204;
         return null;
       },

@@ -6,6 +6,7 @@ import { sha256Hex, type MessageBody } from "../protocol/hub";
 import type { Worker } from "../protocol/api";
 import { insertDeployment, transition, releaseReservation, insertLogLines } from "../deployments/queries";
 import { dispatchDeploy } from "../scheduler/service";
+import { audit, type Actor } from "../audit/service";
 import { signWorkerToken, verifyWorkerToken } from "./jwt";
 import { deleteWorkerIfEmpty, deploymentsOnWorker, findWorker, insertWorker, listWorkers, markOnline, type WorkerRow } from "./queries";
 
@@ -27,10 +28,15 @@ export function toWorker(w: WorkerRow): Worker {
   };
 }
 
-export async function register(ctx: AppContext, input: { secret: string; api_key: string; name: string; capacity: number }) {
-  if (!sameSecret(input.secret, ctx.config.workerSecret)) throw new Unauthorized("wrong cluster secret");
+export async function register(ctx: AppContext, meta: Omit<Actor, "id" | "email">, input: { secret: string; api_key: string; name: string; capacity: number }) {
+  const actor = { id: null, email: `worker:${input.name}`, ...meta };
+  if (!sameSecret(input.secret, ctx.config.workerSecret)) {
+    await audit(ctx.sql, actor, "worker.register", { outcome: "failure", detail: { name: input.name, reason: "wrong cluster secret" } });
+    throw new Unauthorized("wrong cluster secret");
+  }
   const row = await insertWorker(ctx.sql, input.name, sha256Hex(input.api_key), input.capacity);
   if (!row) throw new Conflict(`a worker named ${input.name} is already registered; delete it first or pick another WH_WORKER_NAME`, "name_taken");
+  await audit(ctx.sql, actor, "worker.register", { target_type: "worker", target_id: row.id, detail: { name: input.name, capacity_mb: input.capacity } });
   return { worker_id: row.id, ...(await signWorkerToken(ctx.config.masterKey, row.id)) };
 }
 
@@ -62,10 +68,11 @@ export async function list(ctx: AppContext): Promise<Worker[]> {
   return (await listWorkers(ctx.sql)).map(toWorker);
 }
 
-export async function remove(ctx: AppContext, id: string): Promise<void> {
+export async function remove(ctx: AppContext, actor: Actor, id: string): Promise<void> {
   const r = await deleteWorkerIfEmpty(ctx.sql, id);
   if (r === "missing") throw new NotFound("worker");
   if (r === "busy") throw new Conflict("the worker still holds deployments; stop or delete them first", "worker_busy");
+  await audit(ctx.sql, actor, "worker.delete", { target_type: "worker", target_id: id });
   ctx.hub.disconnect(id, "worker deleted");
 }
 
