@@ -25,7 +25,7 @@ import { passkeysPlugin } from "./passkeys";
 
 export function buildApp(ctx: AppContext) {
   return new Elysia()
-    .use(httpPlugin)
+    .use(httpPlugin(ctx.config.publicUrl))
     .use(
       openapi({
         path: "/v1/docs",

@@ -17,6 +17,11 @@ import { callControlSocket, commands, serveControlSocket, type CommandName } fro
 import { ApiError } from "./http/errors";
 import { expireSilentWorkers } from "./workers/queries";
 import type { AppContext } from "./context";
+import { randomBytes } from "node:crypto";
+import { renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { rotateMasterKey } from "./crypto/rotate";
+import { keyId } from "./crypto";
 
 export const VERSION = "0.1.0";
 /** A worker without a heartbeat for this long is offline. */
@@ -30,6 +35,7 @@ Usage:
   wisehosting admin create --email E [--password P]    create an admin (prints a generated password)
   wisehosting token create --email E --name N [--scope read|write|admin]
                                                        print a new personal API token, once
+  wisehosting keys rotate                              re-encrypt every secret under a new master key
   wisehosting --help | --version
 
 Environment:
@@ -61,7 +67,8 @@ async function serve() {
   await db.sql`UPDATE workers SET status = 'offline' WHERE status = 'online'`;
   const app = buildApp(ctx);
   const { hostname, port } = splitHostPort(config.WH_LISTEN);
-  app.listen({ hostname, port, maxRequestBodySize: 1024 * 1024 + 1024 });
+  // Slow or silent clients are cut off after 30 s without a byte (headers or body).
+  app.listen({ hostname, port, maxRequestBodySize: 1024 * 1024 + 1024, idleTimeout: 30 });
   const control = db.embedded ? serveControlSocket(config.WH_DATA_DIR, db.sql) : null;
   const ingress = startIngress(ctx);
   await ingress.reload();
@@ -116,6 +123,31 @@ async function runCommand(name: CommandName, input: unknown) {
   }
 }
 
+/**
+ * New master key; every ciphertext re-encrypted in one transaction. A key
+ * from WH_DATA_DIR/master.key is replaced there (the old one kept beside it,
+ * 0600); a key given as WH_MASTER_KEY is printed for the operator to set.
+ * Servers must restart with the new key.
+ */
+async function rotateKeys() {
+  const { config, db } = await setup();
+  const fresh = randomBytes(32);
+  try {
+    const n = await rotateMasterKey(db.sql, config.masterKey, fresh);
+    console.log(`re-encrypted ${n.env} env values and ${n.totp} TOTP secrets under key ${keyId(fresh)}`);
+  } finally {
+    await db.close();
+  }
+  if (process.env.WH_MASTER_KEY) {
+    console.log(`set WH_MASTER_KEY=${fresh.toString("hex")} and restart every control plane`);
+  } else {
+    const file = join(config.WH_DATA_DIR, "master.key");
+    renameSync(file, `${file}.old-${keyId(config.masterKey)}`);
+    writeFileSync(file, fresh.toString("hex") + "\n", { mode: 0o600, flag: "wx" });
+    console.log(`wrote ${file}; restart the control plane`);
+  }
+}
+
 async function main(argv: string[]) {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -150,6 +182,8 @@ async function main(argv: string[]) {
       if (scope !== "read" && scope !== "write" && scope !== "admin") fail("--scope must be read, write or admin");
       return runCommand("token-create", { email: values.email, name: values.name, scope });
     }
+    case "keys rotate":
+      return rotateKeys();
     default:
       fail(`unknown command "${cmd}"; see wisehosting --help`);
   }

@@ -20,10 +20,10 @@ export function jsonWithCookies(body: unknown, setCookies: string[], status = 20
   return res;
 }
 
-/** Sign-in and second-factor attempts: per IP and per account, 10 a minute. */
-export function signInLimits() {
-  const perIp = new RateLimiter(10, 60_000);
-  const perAccount = new RateLimiter(10, 60_000);
+/** Sign-in and second-factor attempts: per IP and per account, WH_SIGNIN_RATE_PER_MIN (10) a minute. */
+export function signInLimits(perMinute = 10) {
+  const perIp = new RateLimiter(perMinute, 60_000);
+  const perAccount = new RateLimiter(perMinute, 60_000);
   return {
     check(ip: string | null, account?: string) {
       perIp.hit(`ip:${ip ?? "unknown"}`);
@@ -37,7 +37,7 @@ export function refuseCrossSite(request: Request, publicUrl: string) {
   if (request.headers.get("origin") !== null && !isSameOrigin(request.headers, publicUrl)) throw new Forbidden("cross-site request refused");
 }
 
-export function authRoutes(ctx: AppContext, limits = signInLimits()) {
+export function authRoutes(ctx: AppContext, limits = signInLimits(ctx.config.WH_SIGNIN_RATE_PER_MIN)) {
   return new Elysia({ prefix: "/v1/auth" })
     .use(authPlugin(ctx))
     .post(

@@ -51,10 +51,13 @@ export function deploymentsPlugin(ctx: AppContext) {
     })
     .get(
       "/logs",
-      async ({ user, params, query, request }) => {
+      async ({ user, params, query, request, server }) => {
         const d = await deployments.get(ctx, user, params.id);
         const headers = { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" };
-        if (query.follow === "true") return new Response(followLogs(ctx, d.id, request.signal), { headers });
+        if (query.follow === "true") {
+          server?.timeout(request, 0); // a followed log may be quiet for long stretches
+          return new Response(followLogs(ctx, d.id, request.signal), { headers });
+        }
         return new Response(await logText(ctx, d.id), { headers });
       },
       {

@@ -68,7 +68,7 @@ export async function authenticateToken(sql: Sql, token: string): Promise<TokenO
     if (now - (lastTouched.get(owner.token_id) ?? 0) >= TOUCH_EVERY_MS) {
       if (lastTouched.size > 10_000) lastTouched.clear();
       lastTouched.set(owner.token_id, now);
-      void touchToken(sql, owner.token_id).catch(() => {});
+      await touchToken(sql, owner.token_id);
     }
   }
   return owner;
