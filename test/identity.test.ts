@@ -90,7 +90,7 @@ describe.skipIf(skip)("identity", () => {
   test("a cross-origin POST with a cookie is refused; same origin passes; bearer is exempt", async () => {
     const s = await login("c@example.com");
     const body = { name: "csrf-app", repo_url: "https://x.example/r" };
-    for (const headers of [{ origin: "https://evil.example" }, { "sec-fetch-site": "cross-site" }, {}]) {
+    for (const headers of [{ origin: "https://evil.example" }, { "sec-fetch-site": "cross-site" }, {}] as Record<string, string>[]) {
       const r = await t.call("POST", "/v1/projects", { body, headers: { cookie: s.cookie, ...headers } });
       expect({ headers, status: r.status }).toEqual({ headers, status: 403 });
     }
