@@ -20,6 +20,7 @@ import { tokensPlugin } from "./tokens";
 import { sessionsPlugin } from "./sessions";
 import { auditPlugin } from "./audit";
 import { usersPlugin } from "./users";
+import { livePlugin } from "./live";
 import { oidcPlugin } from "./oidc";
 import { passkeysPlugin } from "./passkeys";
 
@@ -45,6 +46,7 @@ export function buildApp(ctx: AppContext) {
     .use(sessionsPlugin(ctx))
     .use(usersPlugin(ctx))
     .use(auditPlugin(ctx))
+    .use(livePlugin(ctx))
     .use(oidcPlugin(ctx))
     .use(passkeysPlugin(ctx))
     .use(projectsPlugin(ctx))

@@ -8,6 +8,7 @@ import type { DeploymentStatus } from "./protocol/hub";
 export type EventMap = {
   deployment: { deployment_id: string; project_id: string; status: DeploymentStatus };
   log: { deployment_id: string; stream: "build" | "runtime" | "system"; lines: string[] };
+  worker: { worker_id: string; status: "online" | "offline" };
   routes: Record<string, never>;
   schedule: Record<string, never>;
 };

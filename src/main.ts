@@ -75,7 +75,10 @@ async function serve() {
   const scheduler = createScheduler(ctx);
   const liveness = setInterval(async () => {
     try {
-      for (const id of await expireSilentWorkers(db.sql, WORKER_SILENCE_S)) hub.disconnect(id, "no heartbeat");
+      for (const id of await expireSilentWorkers(db.sql, WORKER_SILENCE_S)) {
+        hub.disconnect(id, "no heartbeat");
+        events.emit("worker", { worker_id: id, status: "offline" });
+      }
     } catch (e) {
       console.error("[liveness]", e);
     }

@@ -86,7 +86,10 @@ export function hubPlugin(ctx: AppContext) {
     async close(ws) {
       const s = await states.get(ws.raw as object);
       if (!s) return;
-      if (ctx.hub.detach(s.workerId, ws.raw as unknown as HubSocket)) await markOffline(ctx.sql, s.workerId).catch(() => {});
+      if (ctx.hub.detach(s.workerId, ws.raw as unknown as HubSocket)) {
+        await markOffline(ctx.sql, s.workerId).catch(() => {});
+        ctx.events.emit("worker", { worker_id: s.workerId, status: "offline" });
+      }
     },
   });
 }

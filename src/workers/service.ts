@@ -84,6 +84,7 @@ export async function remove(ctx: AppContext, actor: Actor, id: string): Promise
  */
 export async function onHello(ctx: AppContext, workerId: string, hello: MessageBody<"hello">): Promise<void> {
   await markOnline(ctx.sql, workerId, hello.capacity_mb, hello.address);
+  ctx.events.emit("worker", { worker_id: workerId, status: "online" });
   const wanted = new Map((await deploymentsOnWorker(ctx.sql, workerId)).map((d) => [d.id, d]));
   const reported = new Set<string>();
   const active = new Set(hello.active_deployments);
