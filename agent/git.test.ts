@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { cloneArgs, gitEnv, isCommitSha, isValidBranch, revParseArgs, validateRepoUrl } from "./git";
+import { checkoutCommitArgs, cloneArgs, fetchCommitArgs, gitEnv, isCommitSha, isValidBranch, revParseArgs, validateRepoUrl } from "./git";
 
 describe("validateRepoUrl", () => {
   test("accepts plain https URLs", () => {
@@ -139,4 +139,15 @@ test("gitEnv: no prompts, no system or user config, only proxy settings passed t
     https_proxy: "http://proxy:3128",
   });
   expect(gitEnv("/h", {}).PATH).toBe("/usr/local/bin:/usr/bin:/bin");
+});
+
+test("fetching and checking out one commit: transports restricted, sha checked", () => {
+  const sha = "a".repeat(40);
+  expect(fetchCommitArgs("https://git.example.com/r.git", "/w/src", sha)).toEqual([
+    "git", "-c", "protocol.allow=never", "-c", "protocol.https.allow=always", "-C", "/w/src", "fetch", "--depth", "1", "--no-tags", "origin", sha,
+  ]);
+  expect(fetchCommitArgs("file:///srv/r", "/w/src", sha)).toContain("protocol.file.allow=always");
+  expect(checkoutCommitArgs("/w/src", sha)).toEqual(["git", "-C", "/w/src", "checkout", "--quiet", "--detach", sha]);
+  expect(() => fetchCommitArgs("https://x/r", "/w", "--upload-pack=x")).toThrow();
+  expect(() => checkoutCommitArgs("/w", "HEAD~1")).toThrow();
 });

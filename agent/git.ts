@@ -74,14 +74,9 @@ function checkLocal(url: string): RepoUrlCheck {
  * read as options.
  */
 export function cloneArgs(url: string, branch: string, dir: string): string[] {
-  const local = url.startsWith("file://") || url.startsWith("/");
   return [
     "git",
-    "-c",
-    "protocol.allow=never",
-    "-c",
-    "protocol.https.allow=always",
-    ...(local ? ["-c", "protocol.file.allow=always"] : []),
+    ...transportConfig(url),
     "clone",
     "--depth",
     "1",
@@ -93,6 +88,27 @@ export function cloneArgs(url: string, branch: string, dir: string): string[] {
     url,
     dir,
   ];
+}
+
+/** Only https (and file, for local repositories) may be used as a transport. */
+function transportConfig(url: string): string[] {
+  const local = url.startsWith("file://") || url.startsWith("/");
+  return ["-c", "protocol.allow=never", "-c", "protocol.https.allow=always", ...(local ? ["-c", "protocol.file.allow=always"] : [])];
+}
+
+/**
+ * Fetches exactly one commit into a shallow clone (a rollback or a pinned
+ * deploy of an older commit). `sha` must pass isCommitSha first.
+ */
+export function fetchCommitArgs(url: string, dir: string, sha: string): string[] {
+  if (!isCommitSha(sha)) throw new Error("not a commit id");
+  return ["git", ...transportConfig(url), "-C", dir, "fetch", "--depth", "1", "--no-tags", "origin", sha];
+}
+
+/** Checks out a fetched commit, detached. */
+export function checkoutCommitArgs(dir: string, sha: string): string[] {
+  if (!isCommitSha(sha)) throw new Error("not a commit id");
+  return ["git", "-C", dir, "checkout", "--quiet", "--detach", sha];
 }
 
 /** `git -C dir rev-parse HEAD`: prints the checked-out commit. */

@@ -163,6 +163,7 @@ const deployJob: DeployJob = {
   project_name: "app",
   repo_url: "https://example.com/r.git",
   branch: "main",
+  commit_sha: null,
   dockerfile: null,
   port: 8080,
   memory_mb: 256,

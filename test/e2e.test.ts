@@ -227,6 +227,19 @@ describe.skipIf(skip)("end to end: git repo → container → ingress", () => {
     expect(old.status).toBe("failed");
   });
 
+  test("rollback: redeploying the first deployment serves its commit again", async () => {
+    const list = (await call("GET", `/v1/projects/${projectId}/deployments`)).json.deployments;
+    const first = list[list.length - 1];
+    expect(first.commit_sha).not.toBe(repo.head());
+    const dep = await call("POST", `/v1/deployments/${first.id}/redeploy`);
+    expect(dep).toMatchObject({ status: 202, json: { status: "queued" } });
+    const d = await settle(dep.json.id);
+    expect({ status: d.status, error: d.error }).toEqual({ status: "running", error: null });
+    expect(d.commit_sha).toBe(first.commit_sha);
+    expect(d.redeploy_of).toBe(first.id);
+    expect(await (await app()).text()).toBe("hello v1\n");
+  });
+
   test("delete removes the container", async () => {
     expect((await call("DELETE", `/v1/projects/${projectId}`)).status).toBe(204);
     await until("the containers to be removed", async () => containersOf(workerName).length === 0, 30_000);

@@ -16,6 +16,7 @@ const job: DeployJob = {
   project_name: "my-app",
   repo_url: "https://github.com/acme/app.git",
   branch: "main",
+  commit_sha: null,
   dockerfile: null,
   port: 8080,
   memory_mb: 256,

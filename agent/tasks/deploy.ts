@@ -6,7 +6,7 @@ import { join, sep } from "node:path";
 import { ENV_KEY } from "../../src/protocol/api";
 import type { DeployJob } from "../../src/protocol/hub";
 import { describeCommand, lastLines, run, Sensitive } from "../exec";
-import { cloneArgs, gitEnv, isCommitSha, isValidBranch, revParseArgs, validateRepoUrl } from "../git";
+import { checkoutCommitArgs, cloneArgs, fetchCommitArgs, gitEnv, isCommitSha, isValidBranch, revParseArgs, validateRepoUrl } from "../git";
 import { logsOnceArgs, rmArgs, runArgs } from "../podman/containers";
 import { buildArgs } from "../podman/images";
 import { containerName, imageTag, isValidDeploymentId, isValidProjectName } from "../podman/names";
@@ -153,6 +153,13 @@ export async function deploy(job: DeployJob, ctx: TaskContext, signal?: AbortSig
     const clone = await run(cloneArgs(job.repo_url, job.branch, src), { ...git, timeoutMs: CLONE_TIMEOUT_MS });
     if (signal?.aborted) return failed("cancelled");
     if (clone.code !== 0) return failed(`git clone failed${clone.timedOut ? " (timed out)" : ""}: ${lastLine(clone.stderr)}`);
+    if (job.commit_sha) {
+      buildLog(`==> Checking out commit ${job.commit_sha}`);
+      const fetched = await run(fetchCommitArgs(job.repo_url, src, job.commit_sha), { ...git, timeoutMs: CLONE_TIMEOUT_MS });
+      if (fetched.code !== 0) return failed(`git fetch of ${job.commit_sha} failed: ${lastLine(fetched.stderr)}`);
+      const co = await run(checkoutCommitArgs(src, job.commit_sha), { ...git, timeoutMs: 60_000 });
+      if (co.code !== 0) return failed(`git checkout of ${job.commit_sha} failed: ${lastLine(co.stderr)}`);
+    }
     const rev = await run(revParseArgs(src), { ...git, onLine: undefined, timeoutMs: 30_000 });
     const sha = rev.stdout.trim();
     if (rev.code !== 0 || !isCommitSha(sha)) return failed(`could not read the commit: ${lastLine(rev.stderr)}`);

@@ -6,11 +6,13 @@
 import type { Sql } from "postgres";
 import m0001 from "../../sql/0001_init.sql" with { type: "text" };
 import m0002 from "../../sql/0002_identity.sql" with { type: "text" };
+import m0003 from "../../sql/0003_rollback.sql" with { type: "text" };
 
 /** Every migration, in order. A unit test checks this list matches sql/. */
 export const MIGRATIONS: { version: number; name: string; text: string }[] = [
   { version: 1, name: "0001_init.sql", text: m0001 },
   { version: 2, name: "0002_identity.sql", text: m0002 },
+  { version: 3, name: "0003_rollback.sql", text: m0003 },
 ];
 
 /** Any constant that is ours; both control planes compute the same one. */

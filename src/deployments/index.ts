@@ -43,6 +43,14 @@ export function deploymentsPlugin(ctx: AppContext) {
 
   const byId = new Elysia({ prefix: "/v1/deployments/:id" })
     .use(auth)
+    .post(
+      "/redeploy",
+      async ({ user, params, set }) => {
+        set.status = 202;
+        return deployments.redeploy(ctx, user, params.id);
+      },
+      { auth: "write", params: idParam, response: { 202: deploymentCreated }, detail: { summary: "Deploy this deployment's commit again (rollback)" } },
+    )
     .get("/", async ({ user, params }) => deployments.toDeployment(await deployments.get(ctx, user, params.id)), {
       auth: "read",
       params: idParam,

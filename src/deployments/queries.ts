@@ -20,6 +20,8 @@ export type DeploymentRow = {
   error: string | null;
   pending_reason: string | null;
   created_by: string | null;
+  requested_sha: string | null;
+  redeploy_of: string | null;
   queued_at: Date;
   building_at: Date | null;
   starting_at: Date | null;
@@ -50,9 +52,15 @@ const STAMP: Record<DeploymentStatus, string> = {
   superseded: "superseded_at",
 };
 
-export async function insertDeployment(sql: Q, projectId: string, userId: string | null): Promise<DeploymentRow> {
+export async function insertDeployment(
+  sql: Q,
+  projectId: string,
+  userId: string | null,
+  pin: { requested_sha: string; redeploy_of: string } | null = null,
+): Promise<DeploymentRow> {
   const [row] = await sql<DeploymentRow[]>`
-    INSERT INTO deployments (project_id, created_by) VALUES (${projectId}, ${userId}) RETURNING *`;
+    INSERT INTO deployments (project_id, created_by, requested_sha, redeploy_of)
+    VALUES (${projectId}, ${userId}, ${pin?.requested_sha ?? null}, ${pin?.redeploy_of ?? null}) RETURNING *`;
   return row!;
 }
 

@@ -28,6 +28,7 @@ export function toDeployment(r: DeploymentRow): Deployment {
     error: r.error,
     pending_reason: r.pending_reason,
     created_by: r.created_by,
+    redeploy_of: r.redeploy_of,
     queued_at: r.queued_at.toISOString(),
     building_at: iso(r.building_at),
     starting_at: iso(r.starting_at),
@@ -46,6 +47,24 @@ export async function create(ctx: AppContext, v: Caller, projectId: string) {
   const d = await insertDeployment(ctx.sql, projectId, v.id);
   await audit(ctx.sql, v, "deployment.create", { target_type: "deployment", target_id: d.id, detail: { project_id: projectId } });
   ctx.events.emit("deployment", { deployment_id: d.id, project_id: projectId, status: "queued" });
+  ctx.events.emit("schedule", {});
+  return { id: d.id, status: "queued" as const };
+}
+
+/**
+ * Rollback: a new deployment that builds exactly the commit an earlier one
+ * ran. It goes through the same build, health check and switch as any deploy.
+ */
+export async function redeploy(ctx: AppContext, v: Caller, deploymentId: string) {
+  const old = await get(ctx, v, deploymentId);
+  if (!old.commit_sha) throw new Conflict("that deployment never got as far as a commit; deploy the branch instead", "no_commit");
+  const d = await insertDeployment(ctx.sql, old.project_id, v.id, { requested_sha: old.commit_sha, redeploy_of: old.id });
+  await audit(ctx.sql, v, "deployment.create", {
+    target_type: "deployment",
+    target_id: d.id,
+    detail: { project_id: old.project_id, redeploy_of: old.id, commit_sha: old.commit_sha },
+  });
+  ctx.events.emit("deployment", { deployment_id: d.id, project_id: old.project_id, status: "queued" });
   ctx.events.emit("schedule", {});
   return { id: d.id, status: "queued" as const };
 }

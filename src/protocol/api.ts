@@ -98,6 +98,8 @@ export const deployment = z.object({
   error: z.string().nullable(),
   pending_reason: z.string().nullable(),
   created_by: z.string().nullable(),
+  /** Set on a rollback: the deployment whose commit this one builds again. */
+  redeploy_of: z.string().nullable(),
   queued_at: z.string(),
   building_at: z.string().nullable(),
   starting_at: z.string().nullable(),

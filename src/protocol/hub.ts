@@ -65,6 +65,8 @@ export const deployJob = z.object({
   project_name: z.string(),
   repo_url: z.string(),
   branch: z.string(),
+  /** Deploy exactly this commit (a rollback); null = the branch's head. */
+  commit_sha: z.string().regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/).nullable().default(null),
   dockerfile: z.string().nullable(),
   port: z.number().int(),
   memory_mb: z.number().int(),

@@ -16,8 +16,8 @@ type ProjectForJob = Pick<
 
 /** Sends the deploy job of a deployment already placed on `workerId`; false if the worker is gone. */
 export async function dispatchDeploy(ctx: AppContext, deploymentId: string, workerId: string): Promise<boolean> {
-  const [p] = await ctx.sql<ProjectForJob[]>`
-    SELECT p.id, p.name, p.repo_url, p.branch, p.dockerfile, p.port, p.memory_mb, p.cpus, p.health_path
+  const [p] = await ctx.sql<(ProjectForJob & { requested_sha: string | null })[]>`
+    SELECT p.id, p.name, p.repo_url, p.branch, p.dockerfile, p.port, p.memory_mb, p.cpus, p.health_path, d.requested_sha
     FROM deployments d JOIN projects p ON p.id = d.project_id WHERE d.id = ${deploymentId}`;
   if (!p) return false;
   const env = await decryptedEnv(ctx, p.id);
@@ -27,6 +27,7 @@ export async function dispatchDeploy(ctx: AppContext, deploymentId: string, work
     project_name: p.name,
     repo_url: p.repo_url,
     branch: p.branch,
+    commit_sha: p.requested_sha,
     dockerfile: p.dockerfile,
     port: p.port,
     memory_mb: p.memory_mb,

@@ -37,6 +37,14 @@ export function usersPlugin(ctx: AppContext) {
       response: userView,
       detail: { summary: "Disable a user (kept for the audit trail and their projects)" },
     });
+  const setup = new Elysia().get(
+    "/v1/setup-status",
+    async () => {
+      const [r] = await ctx.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM users WHERE role = 'admin' AND NOT disabled`;
+      return { has_admin: r!.n > 0 };
+    },
+    { detail: { summary: "Whether an admin exists yet (the dashboard's first-run screen)" } },
+  );
   const invites = new Elysia({ prefix: "/v1/invites" }).post(
     "/accept",
     async ({ body, request, server }) => {
@@ -46,5 +54,5 @@ export function usersPlugin(ctx: AppContext) {
     },
     { body: inviteAccept, detail: { summary: "Set the password of an invited account" } },
   );
-  return new Elysia().use(admin).use(invites);
+  return new Elysia().use(admin).use(invites).use(setup);
 }
