@@ -74,8 +74,10 @@ export function authRoutes(ctx: AppContext, limits = signInLimits(ctx.config.WH_
       () => ({
         password: ctx.config.WH_PASSWORD_LOGIN,
         oidc: [
-          ...(ctx.config.WH_GOOGLE_CLIENT_ID ? [{ id: "google", name: "Google" }] : []),
-          ...(ctx.config.WH_OIDC_ISSUER ? [{ id: "oidc", name: ctx.config.WH_OIDC_NAME }] : []),
+          ...(ctx.config.WH_GOOGLE_CLIENT_ID && ctx.config.WH_GOOGLE_CLIENT_SECRET ? [{ id: "google", name: "Google" }] : []),
+          ...(ctx.config.WH_OIDC_ISSUER && ctx.config.WH_OIDC_CLIENT_ID && ctx.config.WH_OIDC_CLIENT_SECRET
+            ? [{ id: "oidc", name: ctx.config.WH_OIDC_NAME }]
+            : []),
         ],
       }),
       { detail: { summary: "Which sign-in methods this server offers (for the sign-in page)" } },
