@@ -48,6 +48,11 @@ describe.skipIf(skip)("identity", () => {
     for (const r of rows) expect(a.cookie).not.toContain(r.token_hash);
   });
 
+  test("a malformed cookie is a 401, not a crash", async () => {
+    expect((await t.call("GET", "/v1/auth/me", asCookie("wh_session=%zz"))).status).toBe(401);
+    expect((await t.call("GET", "/v1/auth/me", asCookie("wh_session=" + "a".repeat(5000)))).status).toBe(401);
+  });
+
   test("unknown email and wrong password get the same answer", async () => {
     const unknown = await login("nobody@example.com");
     const wrong = await login("c@example.com", "not the password");
