@@ -16,7 +16,6 @@ const skip = missingPart("PostgreSQL on 127.0.0.1:5432", await postgresAvailable
 describe.skipIf(skip)("hub protocol", () => {
   let t: TestApp;
   let base = "";
-  let server: { stop(): unknown } | undefined;
   const apiKey = randomBytes(32).toString("hex");
   const key = macKeyFromApiKey(apiKey);
   let workerId = "";
@@ -24,14 +23,9 @@ describe.skipIf(skip)("hub protocol", () => {
 
   beforeAll(async () => {
     t = await startTestApp();
-    const s = t.app.listen({ hostname: "127.0.0.1", port: 0 });
-    server = s;
-    base = `http://127.0.0.1:${s.server!.port}`;
+    base = t.listen();
   });
-  afterAll(async () => {
-    await server?.stop();
-    await t?.close();
-  });
+  afterAll(async () => t?.close());
 
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
     fetch(base + path, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });

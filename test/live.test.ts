@@ -9,17 +9,11 @@ const skip = missingPart("PostgreSQL on 127.0.0.1:5432", await postgresAvailable
 describe.skipIf(skip)("live events", () => {
   let t: TestApp;
   let base = "";
-  let server: { stop(): unknown } | undefined;
   beforeAll(async () => {
     t = await startTestApp();
-    const s = t.app.listen({ hostname: "127.0.0.1", port: 0 });
-    server = s;
-    base = `http://127.0.0.1:${s.server!.port}`;
+    base = t.listen();
   });
-  afterAll(async () => {
-    await server?.stop();
-    await t?.close();
-  });
+  afterAll(async () => t?.close());
 
   /** Collects SSE events from /v1/events with the given auth header. */
   async function subscribe(headers: Record<string, string>) {

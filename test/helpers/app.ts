@@ -62,6 +62,14 @@ export async function startTestApp(env: Record<string, string> = {}) {
     return { status: res.status, json, text, headers: res.headers };
   }
 
+  let listening: { stop(): unknown } | null = null;
+  /** Serves the app over real HTTP on a free loopback port; returns its base URL. */
+  function listen(): string {
+    const s = app.listen({ hostname: "127.0.0.1", port: 0 });
+    listening = s;
+    return `http://127.0.0.1:${s.server!.port}`;
+  }
+
   return {
     ctx,
     app,
@@ -69,7 +77,9 @@ export async function startTestApp(env: Record<string, string> = {}) {
     config,
     call,
     userWithToken,
+    listen,
     async close() {
+      await listening?.stop();
       await db.close();
       await database.drop();
     },
