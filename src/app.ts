@@ -21,6 +21,11 @@ import { sessionsPlugin } from "./sessions";
 import { auditPlugin } from "./audit";
 import { usersPlugin } from "./users";
 import { livePlugin } from "./live";
+import { domainsPlugin } from "./domains";
+import { metricsPlugin } from "./metrics";
+import { usagePlugin } from "./usage";
+import { alertsPlugin } from "./alerts";
+import { gitprovidersPlugin } from "./gitproviders";
 import { oidcPlugin } from "./oidc";
 import { passkeysPlugin } from "./passkeys";
 
@@ -47,6 +52,11 @@ export function buildApp(ctx: AppContext) {
     .use(usersPlugin(ctx))
     .use(auditPlugin(ctx))
     .use(livePlugin(ctx))
+    .use(domainsPlugin(ctx))
+    .use(metricsPlugin(ctx))
+    .use(usagePlugin(ctx))
+    .use(alertsPlugin(ctx))
+    .use(gitprovidersPlugin(ctx))
     .use(oidcPlugin(ctx))
     .use(passkeysPlugin(ctx))
     .use(projectsPlugin(ctx))

@@ -57,6 +57,37 @@ export const logMsg = z.object({
 });
 export const authRefreshMsg = z.object({ token: z.string() });
 
+/** One container's resource use at a moment (from `podman stats` and `podman ps`). */
+export const containerSample = z.object({
+  deployment_id: z.string(),
+  cpu_percent: z.number().nonnegative(),
+  mem_bytes: z.number().nonnegative(),
+  mem_limit_bytes: z.number().nonnegative(),
+  net_rx_bytes: z.number().nonnegative(),
+  net_tx_bytes: z.number().nonnegative(),
+  blk_read_bytes: z.number().nonnegative(),
+  blk_write_bytes: z.number().nonnegative(),
+  /** Times podman restarted it (restart policy): crash-loop detection. */
+  restarts: z.number().int().nonnegative(),
+});
+export type ContainerSample = z.infer<typeof containerSample>;
+
+/** The host's resource use at a moment. */
+export const hostSample = z.object({
+  cpu_percent: z.number().nonnegative(),
+  mem_used_bytes: z.number().nonnegative(),
+  mem_total_bytes: z.number().nonnegative(),
+  disk_used_bytes: z.number().nonnegative(),
+  disk_total_bytes: z.number().nonnegative(),
+});
+
+/** A batch of samples taken every 10 s, sent together. */
+export const statsMsg = z.object({
+  samples: z
+    .array(z.object({ at: z.number().int(), host: hostSample, containers: z.array(containerSample).max(2000) }))
+    .max(60),
+});
+
 // ---- hub → agent -------------------------------------------------------
 
 export const deployJob = z.object({
@@ -93,6 +124,7 @@ export const messages = {
   "job.status": jobStatusMsg,
   log: logMsg,
   "auth.refresh": authRefreshMsg,
+  stats: statsMsg,
   welcome: welcomeMsg,
   "job.deploy": deployJob,
   "job.stop": containerJob,
