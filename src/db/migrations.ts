@@ -7,12 +7,22 @@ import type { Sql } from "postgres";
 import m0001 from "../../sql/0001_init.sql" with { type: "text" };
 import m0002 from "../../sql/0002_identity.sql" with { type: "text" };
 import m0003 from "../../sql/0003_rollback.sql" with { type: "text" };
+import m0004 from "../../sql/0004_domains.sql" with { type: "text" };
+import m0005 from "../../sql/0005_metrics_usage.sql" with { type: "text" };
+import m0006 from "../../sql/0006_alerts.sql" with { type: "text" };
+import m0007 from "../../sql/0007_gitproviders.sql" with { type: "text" };
+import m0008 from "../../sql/0008_fleet.sql" with { type: "text" };
 
 /** Every migration, in order. A unit test checks this list matches sql/. */
 export const MIGRATIONS: { version: number; name: string; text: string }[] = [
   { version: 1, name: "0001_init.sql", text: m0001 },
   { version: 2, name: "0002_identity.sql", text: m0002 },
   { version: 3, name: "0003_rollback.sql", text: m0003 },
+  { version: 4, name: "0004_domains.sql", text: m0004 },
+  { version: 5, name: "0005_metrics_usage.sql", text: m0005 },
+  { version: 6, name: "0006_alerts.sql", text: m0006 },
+  { version: 7, name: "0007_gitproviders.sql", text: m0007 },
+  { version: 8, name: "0008_fleet.sql", text: m0008 },
 ];
 
 /** Any constant that is ours; both control planes compute the same one. */

@@ -1,0 +1,1 @@
+-- domains: filled in by its feature's change.

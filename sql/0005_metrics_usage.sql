@@ -1,0 +1,1 @@
+-- metrics_usage: filled in by its feature's change.

@@ -1,0 +1,1 @@
+-- alerts: filled in by its feature's change.

@@ -1,0 +1,1 @@
+-- gitproviders: filled in by its feature's change.
