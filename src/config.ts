@@ -13,6 +13,16 @@ const hostPort = z
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, "must be host:port")
   .refine((v) => Number(v.slice(v.lastIndexOf(":") + 1)) <= 65535, "port must be ≤ 65535");
 
+/** A git provider's base URL: https (plain http only on loopback, for tests), without a trailing slash. */
+const baseUrl = z
+  .string()
+  .url("must be a URL like https://git.example.com")
+  .refine((v) => {
+    const u = new URL(v);
+    return u.protocol === "https:" || (u.protocol === "http:" && /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(u.hostname));
+  }, "must be an https:// URL (http:// only on loopback)")
+  .transform((v) => v.replace(/\/+$/, ""));
+
 const hex64 = z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes)");
 
 /** The variables, their defaults and what they mean; --help prints this table. */
@@ -37,6 +47,13 @@ export const configSchema = z.object({
   WH_SESSION_IDLE_HOURS: z.coerce.number().int().min(1).max(720).default(168),
   WH_API_RATE_PER_MIN: z.coerce.number().int().min(1).default(1200),
   WH_SIGNIN_RATE_PER_MIN: z.coerce.number().int().min(1).default(10),
+  WH_SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^/?#]+/, "must be smtp://[user:pass@]host[:port][?from=addr] or smtps://…")
+    .optional(),
+  WH_ALLOW_PRIVATE_WEBHOOKS: bool.default(false),
+  WH_WORKER_TIMEOUT_S: z.coerce.number().int().min(2).max(3600).default(30),
+  WH_MAX_CONCURRENT_MOVES: z.coerce.number().int().min(1).max(1000).default(10),
   WH_GOOGLE_CLIENT_ID: z.string().min(1).optional(),
   WH_GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
   WH_GOOGLE_ISSUER: z.string().url().default("https://accounts.google.com"),
@@ -44,6 +61,24 @@ export const configSchema = z.object({
   WH_OIDC_CLIENT_ID: z.string().min(1).optional(),
   WH_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
   WH_OIDC_NAME: z.string().min(1).max(40).default("SSO"),
+  WH_GITHUB_CLIENT_ID: z.string().min(1).optional(),
+  WH_GITHUB_CLIENT_SECRET: z.string().min(1).optional(),
+  WH_GITHUB_URL: baseUrl.default("https://github.com"),
+  WH_GITHUB_API_URL: baseUrl.default("https://api.github.com"),
+  WH_GITLAB_CLIENT_ID: z.string().min(1).optional(),
+  WH_GITLAB_CLIENT_SECRET: z.string().min(1).optional(),
+  WH_GITLAB_URL: baseUrl.default("https://gitlab.com"),
+  WH_BITBUCKET_CLIENT_ID: z.string().min(1).optional(),
+  WH_BITBUCKET_CLIENT_SECRET: z.string().min(1).optional(),
+  WH_BITBUCKET_URL: baseUrl.default("https://bitbucket.org"),
+  WH_BITBUCKET_API_URL: baseUrl.default("https://api.bitbucket.org/2.0"),
+  WH_CODEBERG_CLIENT_ID: z.string().min(1).optional(),
+  WH_CODEBERG_CLIENT_SECRET: z.string().min(1).optional(),
+  WH_CODEBERG_URL: baseUrl.default("https://codeberg.org"),
+  WH_FORGEJO_URL: baseUrl.optional(),
+  WH_FORGEJO_CLIENT_ID: z.string().min(1).optional(),
+  WH_FORGEJO_CLIENT_SECRET: z.string().min(1).optional(),
+  WH_FORGEJO_NAME: z.string().min(1).max(40).default("Forgejo"),
 });
 
 export const configHelp: Record<keyof z.infer<typeof configSchema>, string> = {
@@ -61,6 +96,10 @@ export const configHelp: Record<keyof z.infer<typeof configSchema>, string> = {
   WH_SESSION_IDLE_HOURS: "a session unused this long ends (default 168 = 7 days; absolute limit 30 days)",
   WH_API_RATE_PER_MIN: "API requests per minute per token or session (default 1200)",
   WH_SIGNIN_RATE_PER_MIN: "sign-in and second-factor attempts per minute, per IP and per account (default 10)",
+  WH_SMTP_URL: "SMTP server for e-mail alerts: smtp://[user:pass@]host[:587][?from=alerts@example.com] (STARTTLS when offered) or smtps://host[:465]",
+  WH_ALLOW_PRIVATE_WEBHOOKS: "allow alert webhooks to loopback, link-local and private addresses (default false: refused, SSRF)",
+  WH_WORKER_TIMEOUT_S: "a worker silent this long is offline and its apps move elsewhere (default 30)",
+  WH_MAX_CONCURRENT_MOVES: "failover moves in flight across the fleet at once (default 10)",
   WH_GOOGLE_CLIENT_ID: "Google sign-in client id (with WH_GOOGLE_CLIENT_SECRET)",
   WH_GOOGLE_CLIENT_SECRET: "Google sign-in client secret",
   WH_GOOGLE_ISSUER: "Google's issuer URL (default https://accounts.google.com; changeable for tests)",
@@ -68,6 +107,24 @@ export const configHelp: Record<keyof z.infer<typeof configSchema>, string> = {
   WH_OIDC_CLIENT_ID: "OpenID client id",
   WH_OIDC_CLIENT_SECRET: "OpenID client secret",
   WH_OIDC_NAME: "button label of the generic OpenID provider (default SSO)",
+  WH_GITHUB_CLIENT_ID: "GitHub OAuth app client id, to link GitHub accounts (with WH_GITHUB_CLIENT_SECRET)",
+  WH_GITHUB_CLIENT_SECRET: "GitHub OAuth app client secret",
+  WH_GITHUB_URL: "GitHub web URL (default https://github.com; GitHub Enterprise: https://ghe.example.com)",
+  WH_GITHUB_API_URL: "GitHub REST API URL (default https://api.github.com; Enterprise: https://ghe.example.com/api/v3)",
+  WH_GITLAB_CLIENT_ID: "GitLab OAuth application id, to link GitLab accounts (with WH_GITLAB_CLIENT_SECRET)",
+  WH_GITLAB_CLIENT_SECRET: "GitLab OAuth application secret",
+  WH_GITLAB_URL: "GitLab URL (default https://gitlab.com; or your self-hosted GitLab; the API is <url>/api/v4)",
+  WH_BITBUCKET_CLIENT_ID: "Bitbucket OAuth consumer key, to link Bitbucket accounts (with WH_BITBUCKET_CLIENT_SECRET)",
+  WH_BITBUCKET_CLIENT_SECRET: "Bitbucket OAuth consumer secret",
+  WH_BITBUCKET_URL: "Bitbucket web URL (default https://bitbucket.org)",
+  WH_BITBUCKET_API_URL: "Bitbucket REST API URL (default https://api.bitbucket.org/2.0)",
+  WH_CODEBERG_CLIENT_ID: "Codeberg (Forgejo) OAuth2 application client id, to link Codeberg accounts",
+  WH_CODEBERG_CLIENT_SECRET: "Codeberg OAuth2 application client secret",
+  WH_CODEBERG_URL: "Codeberg URL (default https://codeberg.org; the API is <url>/api/v1)",
+  WH_FORGEJO_URL: "any Forgejo or Gitea instance, e.g. https://git.example.com (with WH_FORGEJO_CLIENT_ID/SECRET)",
+  WH_FORGEJO_CLIENT_ID: "Forgejo/Gitea OAuth2 application client id",
+  WH_FORGEJO_CLIENT_SECRET: "Forgejo/Gitea OAuth2 application client secret",
+  WH_FORGEJO_NAME: "label of the Forgejo/Gitea instance in the dashboard (default Forgejo)",
 };
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -15,7 +15,7 @@ import { startIngress } from "./ingress/service";
 import { createScheduler } from "./scheduler/service";
 import { callControlSocket, commands, serveControlSocket, type CommandName } from "./cli/control-socket";
 import { ApiError } from "./http/errors";
-import { expireSilentWorkers } from "./workers/queries";
+import { startFleetJobs } from "./fleet/service";
 import type { AppContext } from "./context";
 import { randomBytes } from "node:crypto";
 import { renameSync, writeFileSync } from "node:fs";
@@ -24,8 +24,6 @@ import { rotateMasterKey } from "./crypto/rotate";
 import { keyId } from "./crypto";
 
 export const VERSION = "0.1.0";
-/** A worker without a heartbeat for this long is offline. */
-const WORKER_SILENCE_S = 30;
 
 const HELP = `wisehosting ${VERSION} — self-hosted platform-as-a-service (control plane)
 
@@ -73,16 +71,7 @@ async function serve() {
   const ingress = startIngress(ctx);
   await ingress.reload();
   const scheduler = createScheduler(ctx);
-  const liveness = setInterval(async () => {
-    try {
-      for (const id of await expireSilentWorkers(db.sql, WORKER_SILENCE_S)) {
-        hub.disconnect(id, "no heartbeat");
-        events.emit("worker", { worker_id: id, status: "offline" });
-      }
-    } catch (e) {
-      console.error("[liveness]", e);
-    }
-  }, 5000);
+  const fleet = startFleetJobs(ctx);
   if (workerSecretCreated) {
     console.log(`Generated a worker secret (shown once; also in ${config.WH_DATA_DIR}/worker.secret). Start an agent with:`);
     console.log(`  WH_HUB_URL=${config.publicUrl} WH_WORKER_SECRET=${config.workerSecret} ./wisehosting-agent`);
@@ -94,7 +83,7 @@ async function serve() {
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
-    clearInterval(liveness);
+    fleet.stop();
     scheduler.stop();
     ingress.stop();
     hub.closeAll();

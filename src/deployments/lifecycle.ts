@@ -6,6 +6,7 @@
 import type { AppContext } from "../context";
 import type { MessageBody } from "../protocol/hub";
 import { findDeployment, insertLogLines, releaseReservation, transition, type DeploymentRow } from "./queries";
+import { abandonMove } from "../fleet/queries";
 
 /** How long a replaced container keeps serving requests already sent to it. */
 export const DRAIN_MS = 2000;
@@ -30,7 +31,10 @@ export async function onJobStatus(ctx: AppContext, workerId: string, msg: Messag
     case "failed": {
       const failed = await ctx.sql.begin(async (tx) => {
         const row = await transition(tx, d.id, "failed", { error: (msg.error ?? "failed").slice(0, 4000) });
-        if (row) await releaseReservation(tx, row.id);
+        if (row) {
+          await releaseReservation(tx, row.id);
+          await abandonMove(tx, row.id); // a failed move lets its source move again later
+        }
         return row;
       });
       if (failed) {

@@ -22,6 +22,10 @@ export type DeploymentRow = {
   created_by: string | null;
   requested_sha: string | null;
   redeploy_of: string | null;
+  placement_epoch: number;
+  moving_to: string | null;
+  moved_from: string | null;
+  move_reason: "failover" | "drain" | null;
   queued_at: Date;
   building_at: Date | null;
   starting_at: Date | null;
@@ -106,6 +110,12 @@ export async function transition(
   return row;
 }
 
+/** Offline transitions within FLAP_WINDOW_S that make a worker "flapping". */
+export const FLAP_LIMIT = 3;
+export const FLAP_WINDOW_S = 600;
+/** How long a flapping worker must stay online before it gets new placements. */
+export const STABLE_AFTER_S = 300;
+
 /**
  * Reserves `mb` on the worker with the most free memory among the online ones
  * and assigns the queued deployment to it, in one transaction. The worker
@@ -120,13 +130,17 @@ export async function placeOnWorker(sql: Sql, deploymentId: string, mb: number):
       UPDATE workers SET allocated_mb = allocated_mb + ${mb}
       WHERE id = (
         SELECT id FROM workers
-        WHERE status = 'online' AND allocated_mb + ${mb} <= capacity_mb
+        WHERE status = 'online' AND NOT draining AND allocated_mb + ${mb} <= capacity_mb
+          -- a worker that flapped recently gets new work only once it has been up a while
+          AND (flap_count < ${FLAP_LIMIT} OR online_since < now() - make_interval(secs => ${STABLE_AFTER_S}))
         ORDER BY capacity_mb - allocated_mb DESC, id
         LIMIT 1 FOR UPDATE SKIP LOCKED
       ) AND allocated_mb + ${mb} <= capacity_mb
       RETURNING id`;
     if (!w) return null;
-    await tx`UPDATE deployments SET worker_id = ${w.id}, reserved_mb = ${mb}, pending_reason = NULL WHERE id = ${deploymentId}`;
+    // A new placement epoch fences off whatever an earlier placement of this deployment may still do.
+    await tx`UPDATE deployments SET worker_id = ${w.id}, reserved_mb = ${mb}, pending_reason = NULL,
+      placement_epoch = placement_epoch + 1 WHERE id = ${deploymentId}`;
     return w.id;
   });
 }

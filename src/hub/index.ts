@@ -12,6 +12,7 @@ import { verifyWorkerToken } from "../workers/jwt";
 import { authenticateWorker, onHello } from "../workers/service";
 import { heartbeat, markOffline } from "../workers/queries";
 import type { HubSocket } from "./service";
+import { audit, SYSTEM_ACTOR } from "../audit/service";
 
 type ConnState = { workerId: string; workerName: string; macKey: Buffer; nonces: NonceCache; queue: Promise<void> };
 
@@ -88,6 +89,7 @@ export function hubPlugin(ctx: AppContext) {
       if (!s) return;
       if (ctx.hub.detach(s.workerId, ws.raw as unknown as HubSocket)) {
         await markOffline(ctx.sql, s.workerId).catch(() => {});
+        await audit(ctx.sql, SYSTEM_ACTOR, "worker.offline", { target_type: "worker", target_id: s.workerId, detail: { reason: "disconnected" } }).catch(() => {});
         ctx.events.emit("worker", { worker_id: s.workerId, status: "offline" });
       }
     },

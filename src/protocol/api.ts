@@ -119,6 +119,7 @@ export const worker = z.object({
   allocated_mb: z.number(),
   address: z.string(),
   containers_running: z.number(),
+  draining: z.boolean(),
 });
 export type Worker = z.infer<typeof worker>;
 

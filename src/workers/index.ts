@@ -29,13 +29,30 @@ export function workersPlugin(ctx: AppContext) {
       response: z.object({ workers: z.array(worker) }),
       detail: { summary: "List workers (admin)" },
     })
+    .post("/:id/drain", ({ user, params }) => workers.setDraining(ctx, user, params.id, true), {
+      auth: "admin",
+      params: idParam,
+      response: worker,
+      detail: { summary: "Drain: no new placements; its apps move away one by one with zero downtime" },
+    })
+    .post("/:id/undrain", ({ user, params }) => workers.setDraining(ctx, user, params.id, false), {
+      auth: "admin",
+      params: idParam,
+      response: worker,
+      detail: { summary: "Take placements again" },
+    })
     .delete(
       "/:id",
-      async ({ user, params, set }) => {
-        await workers.remove(ctx, user, params.id);
-        set.status = 204;
-        return null;
+      async ({ user, params, query, set }) => {
+        const r = await workers.remove(ctx, user, params.id, query.force === "true");
+        set.status = r === "deleted" ? 204 : 202;
+        return r === "deleted" ? null : { status: "draining", message: "the worker is draining and will be deleted once empty" };
       },
-      { auth: "admin", params: idParam, detail: { summary: "Delete an empty worker (admin); it can't log in again" } },
+      {
+        auth: "admin",
+        params: idParam,
+        query: z.object({ force: z.enum(["true", "false"]).optional() }),
+        detail: { summary: "Delete an empty worker (admin); ?force=true drains a busy one first" },
+      },
     );
 }

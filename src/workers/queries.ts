@@ -1,4 +1,5 @@
 import type { Sql } from "postgres";
+import { FLAP_WINDOW_S } from "../deployments/queries";
 
 export type WorkerRow = {
   id: string;
@@ -9,6 +10,9 @@ export type WorkerRow = {
   address: string;
   status: "online" | "offline";
   last_heartbeat: Date | null;
+  draining: boolean;
+  delete_when_empty: boolean;
+  flap_count: number;
   containers_running: number;
 };
 
@@ -37,22 +41,34 @@ export async function listWorkers(sql: Sql): Promise<WorkerRow[]> {
  * below what is already allocated (the CHECK would refuse it).
  */
 export async function markOnline(sql: Sql, id: string, capacityMb: number, address: string) {
-  await sql`UPDATE workers SET status = 'online', last_heartbeat = now(), address = ${address},
-    capacity_mb = GREATEST(${capacityMb}, allocated_mb) WHERE id = ${id}`;
+  await sql`UPDATE workers SET last_heartbeat = now(), address = ${address},
+    capacity_mb = GREATEST(${capacityMb}, allocated_mb),
+    online_since = CASE WHEN status = 'online' AND online_since IS NOT NULL THEN online_since ELSE now() END,
+    status = 'online'
+    WHERE id = ${id}`;
 }
 
 export async function heartbeat(sql: Sql, id: string) {
-  await sql`UPDATE workers SET last_heartbeat = now(), status = 'online' WHERE id = ${id}`;
+  await sql`UPDATE workers SET last_heartbeat = now() WHERE id = ${id} AND status = 'online'`;
 }
 
+/**
+ * Offline now. Counts the transition toward flapping: another one within the
+ * window adds to the count, a first one after a quiet spell starts it again.
+ */
 export async function markOffline(sql: Sql, id: string) {
-  await sql`UPDATE workers SET status = 'offline' WHERE id = ${id} AND status = 'online'`;
+  await sql`UPDATE workers SET status = 'offline',
+    flap_count = CASE WHEN last_offline_at > now() - make_interval(secs => ${FLAP_WINDOW_S}) THEN flap_count + 1 ELSE 1 END,
+    last_offline_at = now()
+    WHERE id = ${id} AND status = 'online'`;
 }
 
-/** Workers whose last heartbeat is older than `seconds`; marked offline in the same statement. */
+/** Workers online in the table but silent for `seconds`: marked offline in the same statement. */
 export async function expireSilentWorkers(sql: Sql, seconds: number): Promise<string[]> {
   const rows = await sql<{ id: string }[]>`
-    UPDATE workers SET status = 'offline'
+    UPDATE workers SET status = 'offline',
+      flap_count = CASE WHEN last_offline_at > now() - make_interval(secs => ${FLAP_WINDOW_S}) THEN flap_count + 1 ELSE 1 END,
+      last_offline_at = now()
     WHERE status = 'online' AND (last_heartbeat IS NULL OR last_heartbeat < now() - make_interval(secs => ${seconds}))
     RETURNING id`;
   return rows.map((r) => r.id);
@@ -71,7 +87,7 @@ export async function deleteWorkerIfEmpty(sql: Sql, id: string): Promise<"delete
 
 /** Everything the control plane placed on a worker that isn't finished with. */
 export async function deploymentsOnWorker(sql: Sql, workerId: string) {
-  return sql<{ id: string; project_id: string; status: string }[]>`
-    SELECT id, project_id, status FROM deployments
+  return sql<{ id: string; project_id: string; status: string; moving_to: string | null }[]>`
+    SELECT id, project_id, status, moving_to FROM deployments
     WHERE worker_id = ${workerId} AND status IN ('queued', 'building', 'starting', 'running', 'stopped')`;
 }

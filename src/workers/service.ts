@@ -6,6 +6,7 @@ import { sha256Hex, type MessageBody } from "../protocol/hub";
 import type { Worker } from "../protocol/api";
 import { insertDeployment, transition, releaseReservation, insertLogLines } from "../deployments/queries";
 import { dispatchDeploy } from "../scheduler/service";
+import { abandonMove } from "../fleet/queries";
 import { audit, type Actor } from "../audit/service";
 import { signWorkerToken, verifyWorkerToken } from "./jwt";
 import { deleteWorkerIfEmpty, deploymentsOnWorker, findWorker, insertWorker, listWorkers, markOnline, type WorkerRow } from "./queries";
@@ -25,6 +26,7 @@ export function toWorker(w: WorkerRow): Worker {
     allocated_mb: w.allocated_mb,
     address: w.address,
     containers_running: w.containers_running,
+    draining: w.draining,
   };
 }
 
@@ -68,12 +70,32 @@ export async function list(ctx: AppContext): Promise<Worker[]> {
   return (await listWorkers(ctx.sql)).map(toWorker);
 }
 
-export async function remove(ctx: AppContext, actor: Actor, id: string): Promise<void> {
+/** No new placements; the fleet job moves its apps away one at a time, each healthy elsewhere before the old one stops. */
+export async function setDraining(ctx: AppContext, actor: Actor, id: string, draining: boolean) {
+  const rows = await ctx.sql`UPDATE workers SET draining = ${draining}, delete_when_empty = delete_when_empty AND ${draining}
+    WHERE id = ${id} RETURNING id`;
+  if (rows.length === 0) throw new NotFound("worker");
+  await audit(ctx.sql, actor, draining ? "worker.drain" : "worker.undrain", { target_type: "worker", target_id: id });
+  ctx.events.emit("schedule", {});
+  return toWorker((await findWorker(ctx.sql, id))!);
+}
+
+/**
+ * Deletes an empty worker. With force, a busy one is drained first and
+ * deleted by the fleet job once empty (202).
+ */
+export async function remove(ctx: AppContext, actor: Actor, id: string, force = false): Promise<"deleted" | "draining"> {
   const r = await deleteWorkerIfEmpty(ctx.sql, id);
   if (r === "missing") throw new NotFound("worker");
-  if (r === "busy") throw new Conflict("the worker still holds deployments; stop or delete them first", "worker_busy");
+  if (r === "busy") {
+    if (!force) throw new Conflict("the worker still holds deployments; drain it first or use ?force=true", "worker_busy");
+    await ctx.sql`UPDATE workers SET draining = true, delete_when_empty = true WHERE id = ${id}`;
+    await audit(ctx.sql, actor, "worker.drain", { target_type: "worker", target_id: id, detail: { then: "delete" } });
+    return "draining";
+  }
   await audit(ctx.sql, actor, "worker.delete", { target_type: "worker", target_id: id });
   ctx.hub.disconnect(id, "worker deleted");
+  return "deleted";
 }
 
 /**
@@ -88,11 +110,16 @@ export async function onHello(ctx: AppContext, workerId: string, hello: MessageB
   const wanted = new Map((await deploymentsOnWorker(ctx.sql, workerId)).map((d) => [d.id, d]));
   const reported = new Set<string>();
   const active = new Set(hello.active_deployments);
+  // Containers that now run elsewhere (or nowhere) go first, so an app that
+  // moved while this worker was away never runs twice longer than the reconnect.
   for (const c of hello.containers) {
     reported.add(c.deployment_id);
+    if (!wanted.has(c.deployment_id)) ctx.hub.send(workerId, "job.remove", { deployment_id: c.deployment_id });
+  }
+  for (const c of hello.containers) {
     const d = wanted.get(c.deployment_id);
-    if (!d) ctx.hub.send(workerId, "job.remove", { deployment_id: c.deployment_id });
-    else if (d.status === "stopped" && c.state === "running") ctx.hub.send(workerId, "job.stop", { deployment_id: d.id });
+    if (!d) continue;
+    if (d.status === "stopped" && c.state === "running") ctx.hub.send(workerId, "job.stop", { deployment_id: d.id });
     else if (d.status === "running" && c.state !== "running") {
       const [p] = await ctx.sql<{ port: number; health_path: string }[]>`SELECT port, health_path FROM projects WHERE id = ${d.project_id}`;
       ctx.hub.send(workerId, "job.start", { deployment_id: d.id, port: p?.port, health_path: p?.health_path });
@@ -107,13 +134,16 @@ export async function onHello(ctx: AppContext, workerId: string, hello: MessageB
     const reason = d.status === "stopped" ? "the container is gone from its worker" : "the worker lost this deployment's container";
     const failed = await ctx.sql.begin(async (tx) => {
       const row = await transition(tx, d.id, "failed", { error: reason }, ["building", "starting", "running", "stopped"]);
-      if (row) await releaseReservation(tx, d.id);
+      if (row) {
+        await releaseReservation(tx, d.id);
+        await abandonMove(tx, d.id);
+      }
       return row;
     });
     if (!failed) continue;
     await insertLogLines(ctx.sql, d.id, "system", [`deployment failed: ${reason}`]);
     ctx.events.emit("deployment", { deployment_id: d.id, project_id: d.project_id, status: "failed" });
-    if (d.status !== "stopped") {
+    if (d.status !== "stopped" && !d.moving_to) {
       const again = await insertDeployment(ctx.sql, d.project_id, null);
       await insertLogLines(ctx.sql, again.id, "system", [`redeploy of ${d.id}: ${reason}`]);
       ctx.events.emit("deployment", { deployment_id: again.id, project_id: d.project_id, status: "queued" });
