@@ -164,6 +164,7 @@ const deployJob: DeployJob = {
   repo_url: "https://example.com/r.git",
   branch: "main",
   commit_sha: null,
+  epoch: 1,
   dockerfile: null,
   port: 8080,
   memory_mb: 256,

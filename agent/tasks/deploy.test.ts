@@ -17,6 +17,7 @@ const job: DeployJob = {
   repo_url: "https://github.com/acme/app.git",
   branch: "main",
   commit_sha: null,
+  epoch: 1,
   dockerfile: null,
   port: 8080,
   memory_mb: 256,

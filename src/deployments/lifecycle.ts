@@ -14,6 +14,7 @@ export const DRAIN_MS = 2000;
 export async function onJobStatus(ctx: AppContext, workerId: string, msg: MessageBody<"job.status">): Promise<void> {
   const d = await findDeployment(ctx.sql, msg.deployment_id);
   if (!d || d.worker_id !== workerId) return; // not ours to report on
+  if (msg.epoch !== undefined && msg.epoch < d.placement_epoch) return; // a report from an earlier placement
   const emit = (row: DeploymentRow | undefined) => {
     if (row) ctx.events.emit("deployment", { deployment_id: row.id, project_id: row.project_id, status: row.status });
     return row;

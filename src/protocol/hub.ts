@@ -44,6 +44,8 @@ export const helloMsg = z.object({
 export const heartbeatMsg = z.object({ running: z.number().int().nonnegative() });
 export const jobStatusMsg = z.object({
   deployment_id: z.string(),
+  /** The placement epoch of the job this reports on; older than the current one = stale, ignored. */
+  epoch: z.number().int().nonnegative().optional(),
   status: z.enum(["building", "starting", "running", "failed", "stopped", "removed"]),
   host_port: z.number().int().optional(),
   container_id: z.string().optional(),
@@ -92,6 +94,8 @@ export const statsMsg = z.object({
 
 export const deployJob = z.object({
   deployment_id: z.string(),
+  /** Fencing token: grows with every placement of this deployment; the agent refuses older ones. */
+  epoch: z.number().int().nonnegative().default(0),
   project_id: z.string(),
   project_name: z.string(),
   repo_url: z.string(),
@@ -109,6 +113,7 @@ export const deployJob = z.object({
 export type DeployJob = z.infer<typeof deployJob>;
 export const containerJob = z.object({
   deployment_id: z.string(),
+  epoch: z.number().int().nonnegative().optional(),
   /** For start/restart: where to probe health afterwards. */
   port: z.number().int().optional(),
   health_path: z.string().optional(),

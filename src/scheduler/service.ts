@@ -16,13 +16,14 @@ type ProjectForJob = Pick<
 
 /** Sends the deploy job of a deployment already placed on `workerId`; false if the worker is gone. */
 export async function dispatchDeploy(ctx: AppContext, deploymentId: string, workerId: string): Promise<boolean> {
-  const [p] = await ctx.sql<(ProjectForJob & { requested_sha: string | null })[]>`
-    SELECT p.id, p.name, p.repo_url, p.branch, p.dockerfile, p.port, p.memory_mb, p.cpus, p.health_path, d.requested_sha
+  const [p] = await ctx.sql<(ProjectForJob & { requested_sha: string | null; placement_epoch: number })[]>`
+    SELECT p.id, p.name, p.repo_url, p.branch, p.dockerfile, p.port, p.memory_mb, p.cpus, p.health_path, d.requested_sha, d.placement_epoch
     FROM deployments d JOIN projects p ON p.id = d.project_id WHERE d.id = ${deploymentId}`;
   if (!p) return false;
   const env = await decryptedEnv(ctx, p.id);
   return ctx.hub.send(workerId, "job.deploy", {
     deployment_id: deploymentId,
+    epoch: p.placement_epoch,
     project_id: p.id,
     project_name: p.name,
     repo_url: p.repo_url,
