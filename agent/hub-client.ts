@@ -275,8 +275,29 @@ export class HubClient {
     this.dispatch(msg.type, msg.body);
   }
 
+  /** Highest placement epoch seen per deployment: a job from an older placement is stale and refused. */
+  private readonly epochs = new Map<string, number>();
+
+  /** Fencing: false (and logged) when `epoch` is older than one already seen for this deployment. */
+  private fresh(deploymentId: string, epoch: number | undefined, type: string): boolean {
+    if (epoch === undefined) return true;
+    const seen = this.epochs.get(deploymentId) ?? 0;
+    if (epoch < seen) {
+      log.warn(`job: refused stale ${type} for ${deploymentId} (epoch ${epoch} < ${seen})`);
+      return false;
+    }
+    this.epochs.set(deploymentId, epoch);
+    return true;
+  }
+
   private dispatch(type: MessageType, body: unknown): void {
+    if (type.startsWith("job.")) {
+      const job = body as { deployment_id: string; epoch?: number };
+      if (!this.fresh(job.deployment_id, job.epoch, type)) return;
+    }
     switch (type) {
+      case "ack":
+        return;
       case "welcome":
         log.info(`hub: welcome, worker ${(body as MessageBody<"welcome">).worker_id}`);
         return;

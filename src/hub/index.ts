@@ -10,23 +10,26 @@ import { NonceCache, open, type MessageBody } from "../protocol/hub";
 import { onJobStatus, onLog } from "../deployments/lifecycle";
 import { verifyWorkerToken } from "../workers/jwt";
 import { authenticateWorker, onHello } from "../workers/service";
-import { heartbeat, markOffline } from "../workers/queries";
+import { markOffline } from "../workers/queries";
+import { heartbeatBatcher } from "./heartbeats";
 import type { HubSocket } from "./service";
 import { audit, SYSTEM_ACTOR } from "../audit/service";
 
 type ConnState = { workerId: string; workerName: string; macKey: Buffer; nonces: NonceCache; queue: Promise<void> };
 
 export function hubPlugin(ctx: AppContext) {
+  const heartbeats = heartbeatBatcher(ctx);
   // Keyed by Bun's socket object, which stays the same for the connection's life.
   const states = new WeakMap<object, Promise<ConnState | null>>();
 
-  async function handle(ws: HubSocket, s: ConnState, type: string, body: unknown) {
+  async function handle(ws: HubSocket, s: ConnState, type: string, body: unknown, id: string) {
     switch (type) {
       case "hello":
         await onHello(ctx, s.workerId, body as MessageBody<"hello">);
         break;
       case "heartbeat":
-        await heartbeat(ctx.sql, s.workerId);
+        heartbeats.record(s.workerId);
+        ctx.hub.send(s.workerId, "ack", { id });
         break;
       case "job.status":
         await onJobStatus(ctx, s.workerId, body as MessageBody<"job.status">);
@@ -81,7 +84,7 @@ export function hubPlugin(ctx: AppContext) {
       }
       // One message at a time per worker, in the order sent.
       s.queue = s.queue
-        .then(() => handle(ws.raw as unknown as HubSocket, s, r.type, r.body))
+        .then(() => handle(ws.raw as unknown as HubSocket, s, r.type, r.body, r.envelope.id))
         .catch((e) => console.error(`[hub] worker ${s.workerName}: ${r.type} failed:`, e));
     },
     async close(ws) {

@@ -119,6 +119,8 @@ export const containerJob = z.object({
   health_path: z.string().optional(),
 });
 export type ContainerJob = z.infer<typeof containerJob>;
+/** The hub handled the agent's message `id` (heartbeats): lets either side measure and notice a dead link. */
+export const ackMsg = z.object({ id: z.string() });
 export const welcomeMsg = z.object({ worker_id: z.string(), token_expires_at: z.number() });
 export const errorMsg = z.object({ code: z.string(), message: z.string() });
 
@@ -137,6 +139,7 @@ export const messages = {
   "job.restart": containerJob,
   "job.remove": containerJob,
   error: errorMsg,
+  ack: ackMsg,
 } as const;
 export type MessageType = keyof typeof messages;
 export type MessageBody<T extends MessageType> = z.infer<(typeof messages)[T]>;

@@ -48,8 +48,12 @@ export async function markOnline(sql: Sql, id: string, capacityMb: number, addre
     WHERE id = ${id}`;
 }
 
-export async function heartbeat(sql: Sql, id: string) {
-  await sql`UPDATE workers SET last_heartbeat = now() WHERE id = ${id} AND status = 'online'`;
+/** Many workers' last heartbeats in one statement. */
+export async function recordHeartbeats(sql: Sql, ids: string[], ats: Date[]) {
+  if (ids.length === 0) return;
+  await sql`UPDATE workers w SET last_heartbeat = GREATEST(w.last_heartbeat, v.at)
+    FROM (SELECT unnest(${ids}::uuid[]) AS id, unnest(${ats.map((a) => a.toISOString())}::timestamptz[]) AS at) v
+    WHERE w.id = v.id AND w.status = 'online'`;
 }
 
 /**
