@@ -3,7 +3,7 @@
  * lines arrived, routes must be reloaded. The database stays the record; these
  * only wake up whoever waits (log followers, the ingress, the scheduler).
  */
-import type { DeploymentStatus } from "./protocol/hub";
+import type { DeploymentStatus, MessageBody } from "./protocol/hub";
 
 export type EventMap = {
   deployment: { deployment_id: string; project_id: string; status: DeploymentStatus };
@@ -11,6 +11,10 @@ export type EventMap = {
   worker: { worker_id: string; status: "online" | "offline" };
   routes: Record<string, never>;
   schedule: Record<string, never>;
+  /** A worker's stats batch arrived (the hub emits it): the alert evaluator reads it. */
+  stats: { worker_id: string; samples: MessageBody<"stats">["samples"] };
+  /** An alert changed state (pending, firing, resolved): for live dashboard views. */
+  alert: { alert_id: string; rule_id: string; status: "pending" | "firing" | "resolved"; project_id: string | null };
 };
 
 type Listener<K extends keyof EventMap> = (e: EventMap[K]) => unknown;

@@ -45,6 +45,9 @@ export function hubPlugin(ctx: AppContext) {
         } else ctx.hub.extend(s.workerId, ws, v.expiresAt);
         break;
       }
+      case "stats":
+        await ctx.events.emitAndWait("stats", { worker_id: s.workerId, samples: (body as MessageBody<"stats">).samples });
+        break;
       default:
         console.warn(`[hub] worker ${s.workerName}: unexpected message ${type}`);
     }
