@@ -5,33 +5,20 @@
  * comes back; draining moves apps with zero failed requests.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, chmodSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
+import { makeIdentRepo } from "./helpers/gitrepo";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { freshDatabase, postgresAvailable } from "./helpers/db";
 import { missingPart } from "./helpers/require";
-import { BASE_IMAGE, containersOf, ensureBaseImage, podmanAvailable, podmanEnv, removeWorkerContainers } from "./helpers/podman";
+import { containersOf, ensureBaseImage, podmanAvailable, podmanEnv, removeWorkerContainers } from "./helpers/podman";
 import { AGENT, binariesBuilt, CONTROL_PLANE, freePort, launch, until, type Proc } from "./helpers/processes";
 
 const skip =
   missingPart("PostgreSQL on 127.0.0.1:5432", await postgresAvailable()) ||
   missingPart("podman with /bin/busybox", podmanAvailable()) ||
   missingPart("the compiled binaries in dist/ (bun run build)", binariesBuilt());
-
-/** A repo whose app answers /cgi-bin/id with its container's host name, so responses name the copy that served them. */
-function makeIdentRepo(): string {
-  const dir = mkdtempSync(join(tmpdir(), "wh-fleet-repo-"));
-  mkdirSync(join(dir, "cgi-bin"));
-  writeFileSync(join(dir, "Containerfile"), `FROM ${BASE_IMAGE}\nCOPY cgi-bin/id /www/cgi-bin/id\n`);
-  writeFileSync(join(dir, "cgi-bin/id"), '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\ncat /etc/hostname\n');
-  chmodSync(join(dir, "cgi-bin/id"), 0o755);
-  const git = (args: string[]) => Bun.spawnSync(["git", "-C", dir, "-c", "user.name=t", "-c", "user.email=t@e", ...args]);
-  git(["init", "-q", "-b", "main"]);
-  git(["add", "-A"]);
-  git(["commit", "-q", "-m", "ident"]);
-  return dir;
-}
 
 describe.skipIf(skip)("fleet: failover and drain with two agents", () => {
   const apiPort = freePort();

@@ -1,5 +1,5 @@
 /**
- * bun run bench [deploy] [api] [rss] [auth] [fleet] [--build]
+ * bun run bench [deploy] [api] [rss] [auth] [fleet] [failover] [--build]
  *
  * Runs the benchmarks (all, or those named), prints a table for each and a
  * summary against the targets, and writes everything to
@@ -21,12 +21,13 @@ import { binariesBuilt } from "../helpers/processes";
 import { benchApi } from "./api";
 import { benchAuth } from "./auth";
 import { benchFleet } from "./fleet";
+import { benchFailover } from "./failover";
 import { busyPercent, closeAllScopes, machineCpu, table, type BenchResult, type Check } from "./common";
 import { benchDeploy } from "./deploy";
 import { benchRss } from "./rss";
 
 const root = join(import.meta.dir, "../..");
-const BENCHES: Record<string, () => Promise<BenchResult>> = { deploy: benchDeploy, api: benchApi, rss: benchRss, auth: benchAuth, fleet: benchFleet };
+const BENCHES: Record<string, () => Promise<BenchResult>> = { deploy: benchDeploy, api: benchApi, rss: benchRss, auth: benchAuth, fleet: benchFleet, failover: benchFailover };
 
 const args = process.argv.slice(2);
 const forceBuild = args.includes("--build");

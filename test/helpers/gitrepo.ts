@@ -1,5 +1,5 @@
 /** Real git repositories for tests: a Containerfile serving a page, committed. */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BASE_IMAGE } from "./podman";
@@ -30,4 +30,17 @@ export function makeAppRepo(page: string, opts: { containerfile?: string } = {})
       return git(dir, ["rev-parse", "HEAD"]);
     },
   };
+}
+
+/** A repo whose app answers /cgi-bin/id with its container's host name, so responses name the copy that served them. */
+export function makeIdentRepo(): string {
+  const dir = mkdtempSync(join(tmpdir(), "wh-ident-repo-"));
+  mkdirSync(join(dir, "cgi-bin"));
+  writeFileSync(join(dir, "Containerfile"), `FROM ${BASE_IMAGE}\nCOPY cgi-bin/id /www/cgi-bin/id\n`);
+  writeFileSync(join(dir, "cgi-bin/id"), '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\ncat /etc/hostname\n');
+  chmodSync(join(dir, "cgi-bin/id"), 0o755);
+  git(dir, ["init", "-q", "-b", "main"]);
+  git(dir, ["add", "-A"]);
+  git(dir, ["commit", "-q", "-m", "ident"]);
+  return dir;
 }
