@@ -3,7 +3,7 @@
  * executables: dist/wisehosting (control plane with the dashboard, SQL
  * migrations and PGlite embedded) and dist/wisehosting-agent.
  */
-import { mkdirSync, rmSync, copyFileSync, readdirSync } from "node:fs";
+import { mkdirSync, rmSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 
 const root = import.meta.dir;
@@ -14,8 +14,15 @@ async function run(argv: string[]) {
   if ((await p.exited) !== 0) throw new Error(`failed: ${argv.join(" ")}`);
 }
 
-/** The dashboard: one minified JS bundle, its CSS and index.html, named web-* for embedding. */
-export async function buildWeb() {
+/**
+ * The dashboard: one minified JS bundle (web/main.tsx and what it imports),
+ * its CSS, icon and index.html, each stored gzipped as web-<name>.gz. The
+ * .gz names matter: `bun build --compile` embeds a file of an extension it
+ * has no loader for as-is, but would bundle a .js or .html and import a .txt
+ * as a module. src/web/index.ts serves them (gzip, or inflated for clients
+ * that don't take it). Returns the JS size, raw and gzipped (budget: 120 KB gzipped).
+ */
+export async function buildWeb(): Promise<{ js: number; jsGzip: number }> {
   rmSync(webOut, { recursive: true, force: true });
   mkdirSync(webOut, { recursive: true });
   const r = await Bun.build({
@@ -27,8 +34,21 @@ export async function buildWeb() {
     define: { "process.env.NODE_ENV": '"production"' },
   });
   if (!r.success) throw new AggregateError(r.logs, "web build failed");
-  copyFileSync(join(root, "web/styles/main.css"), join(webOut, "web-main.css"));
-  copyFileSync(join(root, "web/index.html"), join(webOut, "web-index.txt"));
+  const js = await Bun.file(join(webOut, "web-main.js")).bytes();
+  const files: [string, Uint8Array<ArrayBuffer>][] = [
+    ["web-main.js", js],
+    ["web-main.css", await Bun.file(join(root, "web/styles/main.css")).bytes()],
+    ["web-icon.svg", await Bun.file(join(root, "web/icon.svg")).bytes()],
+    ["web-index.html", await Bun.file(join(root, "web/index.html")).bytes()],
+  ];
+  rmSync(join(webOut, "web-main.js"));
+  let jsGzip = 0;
+  for (const [name, bytes] of files) {
+    const gz = Bun.gzipSync(bytes, { level: 9 });
+    if (name === "web-main.js") jsGzip = gz.byteLength;
+    await Bun.write(join(webOut, `${name}.gz`), gz);
+  }
+  return { js: js.byteLength, jsGzip };
 }
 
 export async function buildBinaries() {

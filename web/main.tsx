@@ -1,120 +1,85 @@
 /**
- * The dashboard, foundation edition: sign in with an API token, list and
- * create projects, deploy, stop/start/restart, and follow a deployment's log.
- * (Cookie sign-in and the full dashboard come with the identity and dashboard issues.)
+ * The WiseHosting dashboard: a Preact + signals single-page app. State lives
+ * in web/models (outside components); web/pages and web/components only
+ * render it. Routes are plain paths (the server answers index.html for each).
  */
 import { render } from "preact";
-import { signal } from "@preact/signals";
-import { api, hasToken, setToken } from "./api";
-import { act, deployments, error, projects, refreshDeployments, refreshProjects } from "./models/projects";
+import { useEffect, useRef } from "preact/hooks";
+import { Layout } from "./components/Layout";
+import { Loading, useTitle } from "./components/ui";
+import { loadProjects } from "./models/projects";
+import { boot, isAdmin, me, onSignedIn, ready } from "./models/session";
+import { AccountPage } from "./pages/Account";
+import { AuditPage } from "./pages/Audit";
+import { ProjectPage, type Tab } from "./pages/Project";
+import { ProjectsPage } from "./pages/Projects";
+import { InvitePage, SignInPage } from "./pages/SignIn";
+import { UsersPage } from "./pages/Users";
+import { WorkersPage } from "./pages/Workers";
+import { match, navigate, path, startRouter } from "./router";
 
-const signedIn = signal(hasToken());
-const open = signal<string | null>(null);
-const logText = signal("");
-let logAbort: AbortController | null = null;
-
-function SignIn() {
+function AdminOnly() {
+  useTitle("Admins only");
   return (
-    <form
-      class="card"
-      onSubmit={(e) => {
-        e.preventDefault();
-        const input = (e.currentTarget.elements.namedItem("token") as HTMLInputElement).value.trim();
-        setToken(input);
-        signedIn.value = true;
-        void refreshProjects();
-      }}
-    >
-      <h1>WiseHosting</h1>
-      <label for="token">API token</label>
-      <input id="token" name="token" type="password" autocomplete="off" required placeholder="wh_pat_…" />
-      <p class="hint">Make one with: wisehosting token create --email you@example.com --name dashboard</p>
-      <button type="submit">Sign in</button>
-    </form>
+    <div class="card empty">
+      <h1>Admins only</h1>
+      <p>This page is for administrators. Ask an admin if you need access.</p>
+      <a href="/projects">Back to your projects</a>
+    </div>
   );
 }
 
-function NewProject() {
+function NotFound() {
+  useTitle("Not found");
   return (
-    <form
-      class="card row"
-      onSubmit={(e) => {
-        e.preventDefault();
-        const f = e.currentTarget;
-        const get = (n: string) => (f.elements.namedItem(n) as HTMLInputElement).value.trim();
-        void act(async () => {
-          await api.createProject({ name: get("name"), repo_url: get("repo_url"), branch: get("branch") || "main" });
-          f.reset();
-          await refreshProjects();
-        });
-      }}
-    >
-      <label>Name <input name="name" required /></label>
-      <label>Repository <input name="repo_url" required placeholder="https://…" /></label>
-      <label>Branch <input name="branch" placeholder="main" /></label>
-      <button type="submit">Create project</button>
-    </form>
+    <div class="card empty">
+      <h1>Page not found</h1>
+      <a href="/projects">Go to your projects</a>
+    </div>
   );
 }
 
-function showLogs(deploymentId: string) {
-  logAbort?.abort();
-  logAbort = new AbortController();
-  logText.value = "";
-  void api.followLogs(deploymentId, (t) => (logText.value += t), logAbort.signal).catch(() => {});
-}
+const TABS = new Set(["deployments", "logs", "env", "settings"]);
 
-function ProjectRow({ id }: { id: string }) {
-  const p = projects.value.find((x) => x.id === id)!;
-  const run = (fn: () => Promise<unknown>) => act(async () => (await fn(), await refreshProjects(), await refreshDeployments(id)));
-  return (
-    <li class="card">
-      <div class="row">
-        <strong>{p.name}</strong>
-        <span class={`status ${p.status}`}>{p.status}</span>
-        <a href={p.url}>{p.url}</a>
-      </div>
-      <div class="row">
-        <button onClick={() => run(() => api.deploy(id))}>Deploy</button>
-        <button onClick={() => run(() => api.action(id, "stop"))}>Stop</button>
-        <button onClick={() => run(() => api.action(id, "start"))}>Start</button>
-        <button onClick={() => run(() => api.action(id, "restart"))}>Restart</button>
-        <button onClick={() => ((open.value = open.value === id ? null : id), void refreshDeployments(id))}>Deployments</button>
-      </div>
-      {open.value === id && (
-        <ul class="deployments">
-          {(deployments.value[id] ?? []).map((d) => (
-            <li key={d.id}>
-              <code>{d.id.slice(0, 8)}</code> {d.status} {d.commit_sha?.slice(0, 10) ?? ""}{" "}
-              <button onClick={() => showLogs(d.id)}>Logs</button>
-            </li>
-          ))}
-        </ul>
-      )}
-    </li>
-  );
+function Page() {
+  const p = path.value;
+  if (p === "/" || p === "/projects" || p === "/signin") return <ProjectsPage />;
+  const proj = match("/projects/:id/:tab?", p);
+  if (proj && (!proj.tab || TABS.has(proj.tab))) return <ProjectPage key={proj.id} id={proj.id!} tab={(proj.tab ?? "deployments") as Tab} />;
+  if (p === "/workers") return isAdmin.value ? <WorkersPage /> : <AdminOnly />;
+  if (p === "/users") return isAdmin.value ? <UsersPage /> : <AdminOnly />;
+  if (p === "/audit") return <AuditPage />;
+  if (p === "/account") return <AccountPage />;
+  return <NotFound />;
 }
 
 function App() {
-  if (!signedIn.value) return <SignIn />;
+  const first = useRef(true);
+  const p = path.value;
+  // After a move within the app, put keyboard and screen reader focus on the new page.
+  useEffect(() => {
+    if (first.current) return void (first.current = false);
+    document.getElementById("main")?.focus({ preventScroll: true });
+  }, [p]);
+  if (p === "/invite") return <InvitePage />;
+  if (!ready.value) return <main id="main" class="signin"><Loading what="WiseHosting" /></main>;
+  if (!me.value) {
+    if (p !== "/signin") queueMicrotask(() => navigate(`/signin?next=${encodeURIComponent(p)}`, { replace: true }));
+    return <SignInPage />;
+  }
+  if (p === "/signin" || p === "/") queueMicrotask(() => navigate("/projects", { replace: true }));
   return (
-    <main>
-      <header class="row">
-        <h1>Projects</h1>
-        <button onClick={() => void refreshProjects()}>Refresh</button>
-        <button onClick={() => ((signedIn.value = false), setToken(""))}>Sign out</button>
-      </header>
-      {error.value && <p role="alert" class="error">{error.value}</p>}
-      <NewProject />
-      <ul class="projects">
-        {projects.value.map((p) => (
-          <ProjectRow key={p.id} id={p.id} />
-        ))}
-      </ul>
-      {logText.value && <pre class="logs" aria-label="Deployment log">{logText.value}</pre>}
-    </main>
+    <Layout>
+      <Page />
+    </Layout>
   );
 }
 
-if (signedIn.value) void refreshProjects();
+// The projects list is most people's first page: ask for it while the page switches.
+onSignedIn((next) => {
+  if (next === "/projects") void loadProjects();
+});
+
+startRouter();
 render(<App />, document.getElementById("app")!);
+void boot();

@@ -1,11 +1,13 @@
 /**
- * Serves the dashboard: the files build.ts bundled from web/, embedded in the
- * compiled binary (Bun.embeddedFiles) or read from web/dist when run from
- * source. Any non-API path that isn't a file gets index.html (deep links).
+ * Serves the dashboard: the files build.ts bundled from web/ (stored gzipped
+ * as web-<name>.gz), embedded in the compiled binary (Bun.embeddedFiles) or
+ * read from web/dist when run from source. The dashboard's own paths (deep
+ * links such as /projects/:id/logs) get index.html; the app routes them in
+ * the browser. Clients that don't accept gzip get the inflated bytes.
  */
 import { Elysia } from "elysia";
-import { existsSync, readdirSync } from "node:fs";
-import { join, extname } from "node:path";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join, extname, basename } from "node:path";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -14,44 +16,56 @@ const TYPES: Record<string, string> = {
   ".svg": "image/svg+xml",
   ".png": "image/png",
   ".ico": "image/x-icon",
-  ".map": "application/json",
 };
 
-function loadAssets(): Map<string, Blob> {
-  const assets = new Map<string, Blob>();
+/** Paths the single-page app routes (see web/main.tsx). */
+export const DEEP_LINKS = ["/signin", "/invite", "/projects", "/projects/*", "/workers", "/users", "/audit", "/account"];
+
+type Asset = { gz: Uint8Array<ArrayBuffer>; raw: Uint8Array<ArrayBuffer> | null; type: string };
+
+async function loadAssets(): Promise<Map<string, Asset>> {
+  const found = new Map<string, Uint8Array<ArrayBuffer>>();
   for (const f of Bun.embeddedFiles) {
-    const name = (f as Blob & { name: string }).name;
-    if (name.startsWith("web-")) assets.set(name.slice("web-".length).replace(/^index\.txt$/, "index.html"), f);
+    const name = basename((f as Blob & { name: string }).name);
+    if (name.startsWith("web-") && name.endsWith(".gz")) found.set(name, new Uint8Array(await f.arrayBuffer()));
   }
-  if (assets.size === 0) {
+  if (found.size === 0) {
     const dir = join(import.meta.dir, "../../web/dist");
-    if (existsSync(dir)) for (const name of readdirSync(dir)) assets.set(name.replace(/^web-/, "").replace(/^index\.txt$/, "index.html"), Bun.file(join(dir, name)));
+    if (existsSync(dir)) for (const name of readdirSync(dir)) if (name.startsWith("web-") && name.endsWith(".gz")) found.set(name, new Uint8Array(readFileSync(join(dir, name))));
+  }
+  const assets = new Map<string, Asset>();
+  for (const [file, gz] of found) {
+    const name = file.slice("web-".length, -".gz".length);
+    assets.set(name, { gz, raw: null, type: TYPES[extname(name)] ?? "application/octet-stream" });
   }
   return assets;
 }
 
 export function webPlugin() {
-  const assets = loadAssets();
-  const serve = (name: string) => {
-    const blob = assets.get(name);
-    if (!blob) return null;
-    return new Response(blob, {
-      headers: {
-        "content-type": TYPES[extname(name)] ?? "application/octet-stream",
-        "cache-control": name === "index.html" ? "no-cache" : "public, max-age=300",
-      },
-    });
+  let assets = new Map<string, Asset>();
+  const loaded = loadAssets().then((a) => (assets = a));
+  const serve = async (name: string, request: Request) => {
+    await loaded;
+    const a = assets.get(name);
+    if (!a) return null;
+    const gzip = /\bgzip\b/.test(request.headers.get("accept-encoding") ?? "");
+    const body = gzip ? a.gz : (a.raw ??= Bun.gunzipSync(a.gz));
+    const headers: Record<string, string> = {
+      "content-type": a.type,
+      "cache-control": name === "index.html" ? "no-cache" : "public, max-age=300",
+      vary: "accept-encoding",
+    };
+    if (gzip) headers["content-encoding"] = "gzip";
+    return new Response(body, { headers });
   };
-  const index = () =>
-    serve("index.html") ??
+  const index = async ({ request }: { request: Request }) =>
+    (await serve("index.html", request)) ??
     new Response("The dashboard was not built: run `bun run build`.\n", { status: 503, headers: { "content-type": "text/plain" } });
-  return new Elysia()
-    .get("/", index, { detail: { hide: true } })
-    .get(
-      "/assets/:file",
-      ({ params }) => serve(params.file) ?? new Response("not found\n", { status: 404, headers: { "content-type": "text/plain" } }),
-      { detail: { hide: true } },
-    )
-    .get("/projects/*", index, { detail: { hide: true } })
-    .get("/workers", index, { detail: { hide: true } });
+  const app = new Elysia().get("/", index, { detail: { hide: true } }).get(
+    "/assets/:file",
+    async ({ params, request }) => (await serve(params.file, request)) ?? new Response("not found\n", { status: 404, headers: { "content-type": "text/plain" } }),
+    { detail: { hide: true } },
+  );
+  for (const p of DEEP_LINKS) app.get(p, index, { detail: { hide: true } });
+  return app;
 }
