@@ -1,10 +1,54 @@
 /**
- * The ingress route table: project name → worker address and published port
- * of its current, running deployment. Pure lookup logic lives here; loading
- * is in service.ts.
+ * The route table every edge serves: host name → worker address and
+ * published port of the project's current, running deployment, for
+ * <project>.<WH_APPS_DOMAIN> and the project's verified custom domains. Pure
+ * lookup logic lives here; loading is in table.ts.
  */
 
 export type Upstream = { address: string; port: number };
+
+/** One hostname served by an edge: an app's own name or a verified custom domain. */
+export type RouteEntry = {
+  /** ASCII, lowercase; "*.example.com" for a wildcard domain (matches exactly one more label). */
+  hostname: string;
+  project: string;
+  kind: "app" | "domain";
+  upstream: Upstream;
+};
+
+/** Lookup structure of the built-in ingress: exact names, then wildcards by their parent name. */
+export type RouteTable = { exact: Map<string, Upstream>; wildcard: Map<string, Upstream> };
+
+export function buildTable(entries: RouteEntry[]): RouteTable {
+  const exact = new Map<string, Upstream>();
+  const wildcard = new Map<string, Upstream>();
+  for (const e of entries) {
+    if (e.hostname.startsWith("*.")) wildcard.set(e.hostname.slice(2), e.upstream);
+    else exact.set(e.hostname, e.upstream);
+  }
+  return { exact, wildcard };
+}
+
+/** The host name of a Host header: lowercase, port and trailing dot removed; null for IP literals in brackets. */
+export function hostOnly(host: string | null): string | null {
+  if (!host) return null;
+  let h = host.trim().toLowerCase();
+  if (h.startsWith("[")) return null;
+  const colon = h.lastIndexOf(":");
+  if (colon !== -1) h = h.slice(0, colon);
+  if (h.endsWith(".")) h = h.slice(0, -1);
+  return h || null;
+}
+
+/** Where a request for `host` goes: an exact name first, else a wildcard one label up. */
+export function lookupRoute(table: RouteTable, host: string | null): Upstream | undefined {
+  const h = hostOnly(host);
+  if (!h) return undefined;
+  const exact = table.exact.get(h);
+  if (exact) return exact;
+  const dot = h.indexOf(".");
+  return dot > 0 ? table.wildcard.get(h.slice(dot + 1)) : undefined;
+}
 
 /** Extracts the project label from a Host header, or null when it isn't one of ours. */
 export function projectFromHost(host: string | null, appsDomain: string): string | null {

@@ -1,13 +1,15 @@
 /**
  * The built-in ingress: an HTTP server on WH_INGRESS_LISTEN that proxies
- * <project>.<WH_APPS_DOMAIN> to the project's running container, WebSockets
- * included. The route table is reloaded whenever routing may have changed.
+ * <project>.<WH_APPS_DOMAIN> and the project's verified custom domains to its
+ * running container, WebSockets included. The route table (shared with the
+ * Caddy edge, see table.ts) is reloaded whenever routing may have changed.
  */
 import type { Server, ServerWebSocket } from "bun";
 import type { AppContext } from "../context";
 import { splitHostPort } from "../config";
 import { coalesced } from "../util/coalesce";
-import { forwardHeaders, HOP_BY_HOP, projectFromHost, type Upstream } from "./routes";
+import { buildTable, forwardHeaders, HOP_BY_HOP, lookupRoute, type RouteEntry, type RouteTable } from "./routes";
+import { loadRoutes } from "./table";
 
 type WsData = { target: string; headers: Headers; upstream?: WebSocket; pending: (string | Uint8Array)[] };
 
@@ -17,18 +19,20 @@ const page = (status: number, title: string, text: string) =>
     headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
   });
 
+/** Path and query of an absolute request URL, without parsing all of it (the hot path). */
+function pathOf(url: string): string {
+  const slash = url.indexOf("/", url.indexOf("//") + 2);
+  return slash === -1 ? "/" : url.slice(slash);
+}
+
 export function startIngress(ctx: AppContext) {
-  let routes = new Map<string, Upstream>();
+  let entries: RouteEntry[] = [];
+  let table: RouteTable = buildTable([]);
 
   /** Reloads the table; a reload asked for during one runs again right after it. */
   const reload = coalesced(async () => {
-    const rows = await ctx.sql<{ name: string; address: string; host_port: number }[]>`
-      SELECT p.name, w.address, d.host_port
-      FROM projects p
-      JOIN deployments d ON d.id = p.current_deployment_id
-      JOIN workers w ON w.id = d.worker_id
-      WHERE d.status = 'running' AND d.host_port IS NOT NULL`;
-    routes = new Map(rows.map((r) => [r.name, { address: r.address, port: r.host_port }]));
+    entries = await loadRoutes(ctx.sql, ctx.config.WH_APPS_DOMAIN);
+    table = buildTable(entries);
   }, "ingress");
 
   const off = ctx.events.on("routes", () => reload());
@@ -40,30 +44,29 @@ export function startIngress(ctx: AppContext) {
     port,
     idleTimeout: 120,
     async fetch(req, srv) {
-      const name = projectFromHost(req.headers.get("host"), ctx.config.WH_APPS_DOMAIN);
-      const up = name ? routes.get(name) : undefined;
+      const up = lookupRoute(table, req.headers.get("host"));
       if (!up) return page(404, "Not found", "No app is served at this address.");
-      const url = new URL(req.url);
+      const target = pathOf(req.url);
+      const authority = up.address.includes(":") ? `[${up.address}]:${up.port}` : `${up.address}:${up.port}`;
       const clientIp = srv.requestIP(req)?.address ?? "unknown";
       const headers = forwardHeaders(req.headers, clientIp, "http");
       if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
-        const target = `ws://${up.address}:${up.port}${url.pathname}${url.search}`;
-        if (srv.upgrade(req, { data: { target, headers, pending: [] } })) return undefined;
+        if (srv.upgrade(req, { data: { target: `ws://${authority}${target}`, headers, pending: [] } })) return undefined;
         return page(400, "Bad request", "WebSocket upgrade failed.");
       }
       try {
-        const res = await fetch(`http://${up.address}:${up.port}${url.pathname}${url.search}`, {
+        const res = await fetch(`http://${authority}${target}`, {
           method: req.method,
           headers,
           body: req.method === "GET" || req.method === "HEAD" ? undefined : req.body,
           redirect: "manual",
           decompress: false,
         } as RequestInit);
-        const out = new Headers();
-        res.headers.forEach((v, k) => {
-          if (!HOP_BY_HOP.has(k)) out.append(k, v);
-        });
-        return new Response(res.body, { status: res.status, statusText: res.statusText, headers: out });
+        // The upstream response goes out as it is, less the headers that describe only its own hop.
+        const named = res.headers.get("connection");
+        if (named) for (const h of named.split(",")) res.headers.delete(h.trim());
+        for (const h of HOP_BY_HOP) if (res.headers.has(h)) res.headers.delete(h);
+        return res;
       } catch {
         return page(502, "Bad gateway", "The app did not answer.");
       }
@@ -97,7 +100,8 @@ export function startIngress(ctx: AppContext) {
   return {
     server,
     reload,
-    routes: () => routes,
+    /** The hostnames served now, with their upstreams. */
+    routes: () => entries,
     stop() {
       off();
       clearInterval(timer);
