@@ -9,6 +9,7 @@
  */
 import { isValidBranch } from "../src/protocol/api";
 import { repoUrlProblem } from "../src/protocol/repo-url";
+import { Sensitive } from "./exec";
 
 export { isValidBranch };
 
@@ -135,13 +136,31 @@ const PASS_THROUGH = [
   "SSL_CERT_DIR",
 ];
 
+/** A private repository's HTTP credential (a linked git account's token) for one clone. */
+export type CloneCredential = { url: string; username: string; token: Sensitive };
+
+/**
+ * The HTTP header git sends with a credential, and the URL prefix it is
+ * limited to (`http.<url>.extraHeader`): only requests to the repository's
+ * own scheme://host[:port]/ carry it, never a redirect elsewhere.
+ */
+export function credentialConfig(c: CloneCredential): { key: string; value: Sensitive } {
+  const u = new URL(c.url);
+  if (u.protocol !== "https:" && u.protocol !== "http:") throw new Error("a clone credential is only for http(s) repositories");
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(c.username) || !/^[\x21-\x7e]+$/.test(c.token.reveal())) throw new Error("malformed clone credential");
+  const basic = Buffer.from(`${c.username}:${c.token.reveal()}`).toString("base64");
+  return { key: `http.${u.protocol}//${u.host}/.extraHeader`, value: new Sensitive(`Authorization: Basic ${basic}`) };
+}
+
 /**
  * The complete environment for a git run (use with inheritEnv: false): no
  * prompts, no system or user config (HOME is an empty directory), and only a
- * few network settings taken from the agent.
+ * few network settings taken from the agent. A `credential` goes in as
+ * GIT_CONFIG_* variables (an http.extraHeader for the repository's host) —
+ * never in argv, a URL or a file; the values stay Sensitive until the child.
  */
-export function gitEnv(home: string, from: Record<string, string | undefined> = process.env): Record<string, string> {
-  const env: Record<string, string> = {
+export function gitEnv(home: string, from: Record<string, string | undefined> = process.env, credential?: CloneCredential): Record<string, string | Sensitive> {
+  const env: Record<string, string | Sensitive> = {
     GIT_TERMINAL_PROMPT: "0",
     GIT_PROTOCOL_FROM_USER: "0",
     GIT_CONFIG_NOSYSTEM: "1",
@@ -154,5 +173,11 @@ export function gitEnv(home: string, from: Record<string, string | undefined> = 
     if (v !== undefined) env[k] = v;
   }
   env.PATH ??= "/usr/local/bin:/usr/bin:/bin";
+  if (credential) {
+    const { key, value } = credentialConfig(credential);
+    env.GIT_CONFIG_COUNT = "1";
+    env.GIT_CONFIG_KEY_0 = key;
+    env.GIT_CONFIG_VALUE_0 = value;
+  }
   return env;
 }
