@@ -8,6 +8,7 @@ import { hostname, totalmem } from "node:os";
 import { isIP } from "node:net";
 import { resolve, join } from "node:path";
 import { Sensitive } from "./exec";
+import { DEFAULT_BUILD_IMAGES, isImageRef, STATIC_ROOT, type BuildImages } from "./builders/images";
 
 export const AGENT_VERSION = "0.1.0";
 
@@ -26,6 +27,8 @@ export interface AgentConfig {
   workDir: string;
   buildMemoryMb: number;
   buildCpus: number;
+  /** Base images of builds generated for repositories without a Containerfile (parseConfig always sets them; absent: the defaults). */
+  buildImages?: BuildImages;
 }
 
 /** Turns a host name into a worker name: lowercase [a-z0-9-], 1–63 chars. */
@@ -59,6 +62,8 @@ const advertiseAddr = z
   .string()
   .refine((v) => isIP(v) !== 0, "must be an IPv4 or IPv6 address of this host")
   .refine((v) => v !== "0.0.0.0" && v !== "::", "must be a concrete address the control plane can reach, not 0.0.0.0 or ::");
+
+const imageRef = z.string().refine(isImageRef, "must be an image reference like docker.io/library/node:22-slim");
 
 const workerName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be lowercase letters, digits and '-', 1-63 chars");
 
@@ -126,7 +131,27 @@ export const OPTIONS: readonly Option[] = [
     default: () => "1",
     schema: z.coerce.number({ error: "must be a number" }).positive("must be a positive number").max(1024),
   },
+  ...buildImageOptions(),
 ];
+
+/** WH_BUILD_IMAGE_*: the base image of each generated build (repositories without a Containerfile). */
+function buildImageOptions(): Option[] {
+  const o = (stack: keyof BuildImages, env: string, flag: string, help: string): Option => ({
+    env,
+    flag,
+    help,
+    default: () => DEFAULT_BUILD_IMAGES[stack],
+    schema: imageRef,
+  });
+  return [
+    o("bun", "WH_BUILD_IMAGE_BUN", "--image-bun", "base image of Bun apps without a Containerfile"),
+    o("node", "WH_BUILD_IMAGE_NODE", "--image-node", "base image of Node apps without a Containerfile (npm, yarn, pnpm)"),
+    o("static", "WH_BUILD_IMAGE_STATIC", "--image-static", `static sites: its own command must serve ${STATIC_ROOT} on $PORT`),
+    o("python", "WH_BUILD_IMAGE_PYTHON", "--image-python", "base image of Python apps without a Containerfile (pip)"),
+    o("go", "WH_BUILD_IMAGE_GO", "--image-go", "compiles Go apps without a Containerfile"),
+    o("goRuntime", "WH_BUILD_IMAGE_GO_RUNTIME", "--image-go-runtime", "runs the compiled Go binary"),
+  ];
+}
 
 export type ParseResult =
   | { kind: "ok"; config: AgentConfig }
@@ -197,6 +222,14 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
       workDir: resolve((values.WH_WORKER_WORK_DIR as string | undefined) ?? join(stateDir, "work")),
       buildMemoryMb: values.WH_BUILD_MEMORY_MB as number,
       buildCpus: values.WH_BUILD_CPUS as number,
+      buildImages: {
+        bun: values.WH_BUILD_IMAGE_BUN as string,
+        node: values.WH_BUILD_IMAGE_NODE as string,
+        static: values.WH_BUILD_IMAGE_STATIC as string,
+        python: values.WH_BUILD_IMAGE_PYTHON as string,
+        go: values.WH_BUILD_IMAGE_GO as string,
+        goRuntime: values.WH_BUILD_IMAGE_GO_RUNTIME as string,
+      },
     },
   };
 }

@@ -24,6 +24,8 @@ import { countRunning } from "./reconcile";
 import { errorText, sleep, type JobStatus, type TaskContext } from "./tasks/context";
 import { podmanTasks, type Tasks } from "./tasks/index";
 import { RuntimeLogs } from "./tasks/runtime-logs";
+// stats (metrics feature)
+import { defaultStatsSources, StatsSampler, type StatsSources } from "./stats";
 
 export { FatalError, type Tasks };
 
@@ -36,6 +38,8 @@ export interface HubClientOptions {
   heartbeatMs?: number;
   /** Extra TaskContext settings (health timeouts in tests). */
   taskOptions?: Pick<TaskContext, "healthTimeoutMs" | "healthIntervalMs">;
+  // stats (metrics feature): sample interval (default 10 s) and sources (default podman and /proc).
+  stats?: { intervalMs?: number; sources?: StatsSources };
 }
 
 /**
@@ -64,6 +68,8 @@ export class HubClient {
   private readonly runtimeLogs: RuntimeLogs;
   private readonly ctx: TaskContext;
   private readonly stopController = new AbortController();
+  // stats (metrics feature)
+  private readonly stats: StatsSampler;
 
   private session: HubSession | undefined;
   private macKey: Buffer | undefined;
@@ -102,12 +108,18 @@ export class HubClient {
       workDir: c.workDir,
       buildMemoryMb: c.buildMemoryMb,
       buildCpus: c.buildCpus,
+      buildImages: c.buildImages,
       report: (s) => this.outbox.status(s),
       log: (id, stream, line) => this.outbox.log(id, stream, line),
       runtimeLogs: this.runtimeLogs,
       warn: (m) => log.warn(m),
       ...opts.taskOptions,
     };
+    // stats (metrics feature): container figures come from podman only when the
+    // tasks are podman's too (tests with fake tasks never run podman).
+    const sources = opts.stats?.sources ?? defaultStatsSources(c.workerName, c.stateDir);
+    if (!opts.stats?.sources && this.tasks.listContainers !== podmanTasks.listContainers) sources.containers = async () => [];
+    this.stats = new StatsSampler({ sources, intervalMs: opts.stats?.intervalMs, send: (body) => this.ready && this.sendTyped("stats", body) });
   }
 
   /** The worker id once registered. */
@@ -143,6 +155,7 @@ export class HubClient {
    */
   async stop(): Promise<void> {
     this.stopController.abort();
+    this.stats.stop(); // stats (metrics feature)
     this.session?.close();
     this.queue.cancelAll();
     await Promise.race([this.queue.idle(), sleep(15_000)]);
@@ -182,6 +195,7 @@ export class HubClient {
   /** Stops everything (log followers are child processes) and hands the error on. */
   private async fatal(err: FatalError): Promise<void> {
     this.stopController.abort();
+    this.stats.stop(); // stats (metrics feature)
     this.session?.close();
     this.queue.cancelAll();
     this.ws?.close(1000, "agent stopping");
@@ -240,6 +254,10 @@ export class HubClient {
     this.outbox.resend();
     this.tasks.resumeLogs(containers, this.ctx);
     this.heartbeatTimer = setInterval(() => this.heartbeat(), this.heartbeatMs);
+    // stats (metrics feature): a sample every 10 s, sent as `stats`. Started on the first
+    // connect and kept running across reconnects: samples taken while the socket is down
+    // (the last 60, 10 minutes) go out together once it is back.
+    this.stats.start();
   }
 
   private heartbeat(): void {

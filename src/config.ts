@@ -23,6 +23,21 @@ const baseUrl = z
   }, "must be an https:// URL (http:// only on loopback)")
   .transform((v) => v.replace(/\/+$/, ""));
 
+/** DNS servers as node:dns setServers takes them: IPv4[:port], IPv6, or [IPv6]:port, comma-separated. */
+const dnsServers = z
+  .string()
+  .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+  .refine(
+    (list) =>
+      list.length > 0 &&
+      list.every((s) => {
+        const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?|\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?|([0-9a-fA-F:]*:[0-9a-fA-F:.]*))$/.exec(s);
+        const port = m?.[2] ?? m?.[4];
+        return !!m && (port === undefined || Number(port) <= 65535);
+      }),
+    "must be a comma-separated list of IP[:port] (IPv6 with a port as [addr]:port)",
+  );
+
 const hex64 = z.string().regex(/^[0-9a-fA-F]{64}$/, "must be 64 hex characters (32 bytes)");
 
 /** The variables, their defaults and what they mean; --help prints this table. */
@@ -54,6 +69,14 @@ export const configSchema = z.object({
   WH_ALLOW_PRIVATE_WEBHOOKS: bool.default(false),
   WH_WORKER_TIMEOUT_S: z.coerce.number().int().min(2).max(3600).default(30),
   WH_MAX_CONCURRENT_MOVES: z.coerce.number().int().min(1).max(1000).default(10),
+  WH_DNS_SERVERS: dnsServers.optional(),
+  WH_ALLOW_WILDCARD_DOMAINS: bool.default(false),
+  WH_DOMAIN_GRACE_HOURS: z.coerce.number().min(0).max(8760).default(48),
+  WH_CADDY_ADMIN_URL: z.string().url("must be Caddy's admin API URL, e.g. http://127.0.0.1:2019").optional(),
+  WH_CADDY_SERVER: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a Caddy server name: letters, digits, '-' and '_'").default("wisehosting"),
+  WH_CADDY_LISTEN: z.string().regex(/^[^\s,]+(,[^\s,]+)*$/, "must be a comma-separated list of Caddy listen addresses").optional(),
+  WH_CADDY_TLS: z.enum(["acme", "internal", "off"], { message: "must be acme, internal or off" }).default("acme"),
+  WH_CADDY_ASK_URL: z.string().url("must be a URL Caddy reaches the control plane's /v1/edge/ask at").optional(),
   WH_GOOGLE_CLIENT_ID: z.string().min(1).optional(),
   WH_GOOGLE_CLIENT_SECRET: z.string().min(1).optional(),
   WH_GOOGLE_ISSUER: z.string().url().default("https://accounts.google.com"),
@@ -100,6 +123,14 @@ export const configHelp: Record<keyof z.infer<typeof configSchema>, string> = {
   WH_ALLOW_PRIVATE_WEBHOOKS: "allow alert webhooks to loopback, link-local and private addresses (default false: refused, SSRF)",
   WH_WORKER_TIMEOUT_S: "a worker silent this long is offline and its apps move elsewhere (default 30)",
   WH_MAX_CONCURRENT_MOVES: "failover moves in flight across the fleet at once (default 10)",
+  WH_DNS_SERVERS: "DNS servers for domain verification, comma-separated IP[:port] (default: the system's resolvers)",
+  WH_ALLOW_WILDCARD_DOMAINS: "allow custom domains like *.example.com (default false)",
+  WH_DOMAIN_GRACE_HOURS: "a verified domain whose TXT record is gone keeps routing this long, then is unverified (default 48)",
+  WH_CADDY_ADMIN_URL: "drive Caddy through its admin API at this URL (e.g. http://127.0.0.1:2019) instead of the built-in ingress",
+  WH_CADDY_SERVER: "the Caddy HTTP server whose routes the control plane manages (default wisehosting; created when missing)",
+  WH_CADDY_LISTEN: "listen addresses when the control plane creates that server (default :443, or :80 with WH_CADDY_TLS=off)",
+  WH_CADDY_TLS: "acme (default: on-demand certificates from Let's Encrypt/ZeroSSL), internal (Caddy's own CA) or off (plain HTTP)",
+  WH_CADDY_ASK_URL: "where Caddy asks before issuing a certificate (default http://WH_LISTEN/v1/edge/ask)",
   WH_GOOGLE_CLIENT_ID: "Google sign-in client id (with WH_GOOGLE_CLIENT_SECRET)",
   WH_GOOGLE_CLIENT_SECRET: "Google sign-in client secret",
   WH_GOOGLE_ISSUER: "Google's issuer URL (default https://accounts.google.com; changeable for tests)",

@@ -12,10 +12,15 @@ import { Events } from "./events";
 import { Hub } from "./hub/service";
 import { buildApp } from "./app";
 import { startIngress } from "./ingress/service";
+import { startEdge } from "./edge";
+import { startDomainJobs } from "./domains";
 import { createScheduler } from "./scheduler/service";
 import { callControlSocket, commands, serveControlSocket, type CommandName } from "./cli/control-socket";
 import { ApiError } from "./http/errors";
 import { startFleetJobs } from "./fleet/service";
+import { startAlertJobs } from "./alerts";
+import { startGitProviderJobs } from "./gitproviders";
+import { startMetricsJobs } from "./metrics/service";
 import type { AppContext } from "./context";
 import { randomBytes } from "node:crypto";
 import { renameSync, writeFileSync } from "node:fs";
@@ -68,24 +73,35 @@ async function serve() {
   // Slow or silent clients are cut off after 30 s without a byte (headers or body).
   app.listen({ hostname, port, maxRequestBodySize: 1024 * 1024 + 1024, idleTimeout: 30 });
   const control = db.embedded ? serveControlSocket(config.WH_DATA_DIR, db.sql) : null;
-  const ingress = startIngress(ctx);
-  await ingress.reload();
+  // One edge: Caddy through its admin API when configured, else the built-in ingress.
+  const edge = config.WH_CADDY_ADMIN_URL ? startEdge(ctx) : null;
+  const ingress = edge ? null : startIngress(ctx);
+  await (edge ? edge.reconcile() : ingress!.reload());
+  const domainJobs = startDomainJobs(ctx);
   const scheduler = createScheduler(ctx);
   const fleet = startFleetJobs(ctx);
+  const alerts = startAlertJobs(ctx);
+  const gitJobs = startGitProviderJobs(ctx);
+  const metrics = startMetricsJobs(ctx);
   if (workerSecretCreated) {
     console.log(`Generated a worker secret (shown once; also in ${config.WH_DATA_DIR}/worker.secret). Start an agent with:`);
     console.log(`  WH_HUB_URL=${config.publicUrl} WH_WORKER_SECRET=${config.workerSecret} ./wisehosting-agent`);
   }
   console.log(
-    `wisehosting ${VERSION} ready in ${Math.round(performance.now() - started)} ms: api http://${config.WH_LISTEN}, ingress http://${config.WH_INGRESS_LISTEN}, database ${db.embedded ? "embedded" : "external"}`,
+    `wisehosting ${VERSION} ready in ${Math.round(performance.now() - started)} ms: api http://${config.WH_LISTEN}, ${edge ? `edge caddy ${config.WH_CADDY_ADMIN_URL}` : `ingress http://${config.WH_INGRESS_LISTEN}`}, database ${db.embedded ? "embedded" : "external"}`,
   );
   let stopping = false;
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
     fleet.stop();
+    gitJobs.stop();
+    metrics.stop();
+    await alerts.stop();
     scheduler.stop();
-    ingress.stop();
+    ingress?.stop();
+    edge?.stop();
+    domainJobs.stop();
     hub.closeAll();
     control?.stop();
     await app.stop();
@@ -126,7 +142,9 @@ async function rotateKeys() {
   const fresh = randomBytes(32);
   try {
     const n = await rotateMasterKey(db.sql, config.masterKey, fresh);
-    console.log(`re-encrypted ${n.env} env values and ${n.totp} TOTP secrets under key ${keyId(fresh)}`);
+    console.log(
+      `re-encrypted ${n.env} env values, ${n.totp} TOTP secrets, ${n.git_tokens} git tokens, ${n.webhook_secrets} webhook secrets and ${n.channel_secrets} channel secrets under key ${keyId(fresh)}`,
+    );
   } finally {
     await db.close();
   }

@@ -246,7 +246,7 @@ describe.skipIf(skip)("end to end: git repo → container → ingress", () => {
     await until("the images to be removed", async () => {
       const r = Bun.spawnSync(["podman", "images", "--quiet", "--filter", `reference=localhost/wh/${project}`], { env: podmanEnv });
       return r.stdout.toString().trim() === "";
-    }, 30_000);
+    }, 60_000);
     expect((await app()).status).toBe(404);
     const workers = (await call("GET", "/v1/workers")).json.workers;
     expect(workers[0].allocated_mb).toBe(0);

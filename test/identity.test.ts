@@ -155,7 +155,13 @@ describe.skipIf(skip)("identity", () => {
     for (const r of routes) {
       const id = r.path.startsWith("/v1/deployments") ? dep.json.id : p.json.id;
       const path = r.path.replace(":id", id).replace(/\/$/, "");
-      const body = ["POST", "PUT", "PATCH"].includes(r.method) ? (r.path.endsWith("/env") || r.path.endsWith("/env/") ? { vars: { X: "1" } } : {}) : undefined;
+      // A body that passes validation, so the answer is about ownership, not shape.
+      const validBodies: [RegExp, unknown][] = [
+        [/\/env\/?$/, { vars: { X: "1" } }],
+        [/\/domains\/?$/, { hostname: "intruder.example.com" }],
+        [/\/git\/?$/, {}],
+      ];
+      const body = ["POST", "PUT", "PATCH"].includes(r.method) ? (validBodies.find(([re]) => re.test(r.path))?.[1] ?? {}) : undefined;
       const res = await t.call(r.method, path, { token: b.token, body });
       expect({ route: `${r.method} ${r.path}`, status: res.status }).toEqual({ route: `${r.method} ${r.path}`, status: 404 });
     }
@@ -204,7 +210,7 @@ describe.skipIf(skip)("identity", () => {
     const rows = await t.sql<{ key: string; value_enc: string }[]>`SELECT key, value_enc FROM env_vars WHERE project_id = ${p.json.id} ORDER BY key`;
     expect(rows.map((r) => decrypt(fresh, "env", r.value_enc, `${p.json.id}:${r.key}`))).toEqual(["alpha", "beta"]);
     expect(() => decrypt(t.config.masterKey, "env", rows[0]!.value_enc, `${p.json.id}:A`)).toThrow();
-    expect(await rotateMasterKey(t.sql, fresh, fresh)).toEqual({ env: 0, totp: 0 });
+    expect(await rotateMasterKey(t.sql, fresh, fresh)).toEqual({ env: 0, totp: 0, git_tokens: 0, webhook_secrets: 0, channel_secrets: 0 });
   });
 });
 

@@ -3,6 +3,7 @@
  * tasks share.
  */
 import type { ContainerReport, MessageBody } from "../../src/protocol/hub";
+import type { BuildImages } from "../builders/images";
 import { run, runChecked } from "../exec";
 import { parsePort, parsePs, portArgs, psByNameArgs } from "../podman/containers";
 import type { RuntimeLogs } from "./runtime-logs";
@@ -19,6 +20,8 @@ export interface TaskContext {
   workDir: string;
   buildMemoryMb: number;
   buildCpus: number;
+  /** Base images of generated builds (repositories without a Containerfile); the defaults when absent. */
+  buildImages?: BuildImages;
   /** Sends a job.status to the hub (buffered while disconnected). */
   report(status: JobStatus): void;
   /** Sends one log line of a deployment. */

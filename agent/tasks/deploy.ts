@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, open, readdir, realpath, rm, stat, unlink } from "node:
 import { join, sep } from "node:path";
 import { ENV_KEY } from "../../src/protocol/api";
 import type { DeployJob } from "../../src/protocol/hub";
+import { DEFAULT_BUILD_IMAGES, generateBuild, hasContainerfileEntry, type BuildImages, type Builder } from "../builders";
 import { describeCommand, lastLines, run, Sensitive } from "../exec";
 import { checkoutCommitArgs, cloneArgs, fetchCommitArgs, gitEnv, isCommitSha, isValidBranch, revParseArgs, validateRepoUrl } from "../git";
 import { logsOnceArgs, rmArgs, runArgs } from "../podman/containers";
@@ -93,6 +94,24 @@ export async function findContainerfile(cloneDir: string, dockerfile: string | n
   );
 }
 
+/**
+ * The Containerfile to build with and the builder that made it: the
+ * repository's own (via {@link findContainerfile}, whenever `dockerfile` is set
+ * or a Containerfile/Dockerfile entry exists), else one generated for the
+ * detected stack and written into the clone (agent/builders).
+ */
+export async function chooseContainerfile(
+  cloneDir: string,
+  dockerfile: string | null,
+  images: BuildImages,
+  log: (line: string) => void,
+): Promise<{ builder: Builder; containerfile: string }> {
+  if (dockerfile !== null || (await hasContainerfileEntry(cloneDir))) {
+    return { builder: "containerfile", containerfile: await findContainerfile(cloneDir, dockerfile) };
+  }
+  return await generateBuild(cloneDir, images, log);
+}
+
 /** Writes KEY=value lines to a new 0600 file (only root can read it) and returns its path. */
 export async function writeEnvFile(stateDir: string, deploymentId: string, env: Record<string, string>): Promise<string> {
   const dir = join(stateDir, "env");
@@ -147,7 +166,9 @@ export async function deploy(job: DeployJob, ctx: TaskContext, signal?: AbortSig
     const home = join(jobDir, "home");
     const src = join(jobDir, "src");
     await mkdir(home, { mode: 0o700 });
-    const git = { env: gitEnv(home), inheritEnv: false, signal, onLine: buildLog };
+    // A private repository's credential (linked git account): to git through its environment only, scrubbed from output.
+    const credential = job.clone_token ? { url: job.repo_url, username: job.clone_token.username, token: new Sensitive(job.clone_token.token) } : undefined;
+    const git = { env: gitEnv(home, process.env, credential), inheritEnv: false, signal, onLine: buildLog, secrets: credential ? [credential.token] : [] };
 
     buildLog(`==> Cloning ${job.repo_url} (branch ${job.branch})`);
     const clone = await run(cloneArgs(job.repo_url, job.branch, src), { ...git, timeoutMs: CLONE_TIMEOUT_MS });
@@ -166,9 +187,11 @@ export async function deploy(job: DeployJob, ctx: TaskContext, signal?: AbortSig
     const existing = await existingLookup;
     if (existing?.state === "running") return await confirmRunning(ctx, id, name, job.port);
     if (existing) return await bringUp(ctx, { deployment_id: id, port: job.port, health_path: job.health_path }, "start", signal);
-    report(ctx, { deployment_id: id, status: "building", commit_sha: sha });
-
-    const containerfile = await findContainerfile(src, job.dockerfile);
+    // Chosen before `building` is reported, which carries the builder; a repository that can't be built still goes through building to failed.
+    const chosen = await chooseContainerfile(src, job.dockerfile, ctx.buildImages ?? DEFAULT_BUILD_IMAGES, buildLog).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+    report(ctx, { deployment_id: id, status: "building", commit_sha: sha, ...(chosen instanceof Error ? {} : { builder: chosen.builder }) });
+    if (chosen instanceof Error) throw chosen;
+    const { containerfile } = chosen;
     const tag = imageTag(job.project_name, id);
     const build = buildArgs({
       tag,

@@ -66,7 +66,11 @@ export function authRoutes(ctx: AppContext, limits = signInLimits(ctx.config.WH_
     )
     .get(
       "/me",
-      ({ user }) => ({ id: user.id, email: user.email, role: user.role, via: user.via, scope: user.scope, session_id: user.sessionId }),
+      async ({ user }) => {
+        const [u] = await ctx.sql<{ totp_enabled: boolean; display_name: string | null }[]>`
+          SELECT totp_enabled, display_name FROM users WHERE id = ${user.id}`;
+        return { id: user.id, email: user.email, role: user.role, via: user.via, scope: user.scope, session_id: user.sessionId, totp_enabled: u?.totp_enabled ?? false, display_name: u?.display_name ?? null };
+      },
       { auth: "read", detail: { summary: "The signed-in user" } },
     )
     .get(

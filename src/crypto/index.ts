@@ -5,7 +5,7 @@
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, createHash } from "node:crypto";
 
-export type Purpose = "env" | "worker-jwt" | "totp";
+export type Purpose = "env" | "worker-jwt" | "totp" | "git-token" | "webhook-secret" | "webhook";
 
 const VERSION = "v1";
 

@@ -1,13 +1,15 @@
 /**
  * `wisehosting keys rotate`: re-encrypts every secret at rest (env values,
- * TOTP secrets) from the current master key to a new one in one transaction.
+ * TOTP secrets, git tokens, webhook and channel secrets) from the current master key to a new one in one transaction.
  * Ciphertexts name their key id, so a row already under the new key is skipped
  * and a half-done rotation can't happen (it commits whole or not at all).
  */
 import type { Sql } from "postgres";
 import { decrypt, encrypt, keyId } from "./index";
+import { rotateGitSecrets } from "../gitproviders/rotate";
+import { resealChannelSecrets } from "../notifications/queries";
 
-export async function rotateMasterKey(sql: Sql, oldKey: Buffer, newKey: Buffer): Promise<{ env: number; totp: number }> {
+export async function rotateMasterKey(sql: Sql, oldKey: Buffer, newKey: Buffer) {
   const newId = keyId(newKey);
   return sql.begin(async (tx) => {
     let env = 0;
@@ -29,6 +31,10 @@ export async function rotateMasterKey(sql: Sql, oldKey: Buffer, newKey: Buffer):
       await tx`UPDATE users SET totp_secret_enc = ${sealed} WHERE id = ${r.id}`;
       totp++;
     }
-    return { env, totp };
+    const git = await rotateGitSecrets(tx, oldKey, newKey);
+    const channels = await resealChannelSecrets(tx, (sealed, aad) =>
+      sealed.split(".")[1] === newId ? null : encrypt(newKey, "webhook", decrypt(oldKey, "webhook", sealed, aad), aad),
+    );
+    return { env, totp, git_tokens: git.git_tokens, webhook_secrets: git.webhook_secrets, channel_secrets: channels };
   });
 }

@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { AppContext } from "../context";
 import { authPlugin } from "../auth";
 import { deployment, deploymentCreated, idParam } from "./model";
+import { deployTarget } from "../protocol/api";
 import * as deployments from "./service";
 import { followLogs, logText } from "./logs";
 
@@ -13,11 +14,17 @@ export function deploymentsPlugin(ctx: AppContext) {
     .use(auth)
     .post(
       "/deployments",
-      async ({ user, params, set }) => {
+      async ({ user, params, body, set }) => {
         set.status = 202;
-        return deployments.create(ctx, user, params.id);
+        return deployments.create(ctx, user, params.id, body ?? {});
       },
-      { auth: "write", params: idParam, response: { 202: deploymentCreated }, detail: { summary: "Deploy the project's branch" } },
+      {
+        auth: "write",
+        params: idParam,
+        body: deployTarget.optional(),
+        response: { 202: deploymentCreated },
+        detail: { summary: "Deploy the project's branch; or {branch} another branch's head, or {commit_sha} exactly that commit" },
+      },
     )
     .get("/deployments", async ({ user, params }) => ({ deployments: await deployments.list(ctx, user, params.id) }), {
       auth: "read",
@@ -62,17 +69,17 @@ export function deploymentsPlugin(ctx: AppContext) {
       async ({ user, params, query, request, server }) => {
         const d = await deployments.get(ctx, user, params.id);
         const headers = { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" };
-        if (query.follow === "true") {
+        if (query.follow === "true" || query.follow === "live") {
           server?.timeout(request, 0); // a followed log may be quiet for long stretches
-          return new Response(followLogs(ctx, d.id, request.signal), { headers });
+          return new Response(followLogs(ctx, d.id, request.signal, query.follow === "live"), { headers });
         }
         return new Response(await logText(ctx, d.id), { headers });
       },
       {
         auth: "read",
         params: idParam,
-        query: z.object({ follow: z.enum(["true", "false"]).optional() }),
-        detail: { summary: "Build and runtime logs as text; ?follow=true streams until the deployment settles" },
+        query: z.object({ follow: z.enum(["true", "false", "live"]).optional() }),
+        detail: { summary: "Build and runtime logs as text; ?follow=true streams until the deployment settles, ?follow=live also while it runs" },
       },
     );
   return new Elysia().use(project).use(byId);

@@ -21,7 +21,7 @@ export async function onJobStatus(ctx: AppContext, workerId: string, msg: Messag
   };
   switch (msg.status) {
     case "building":
-      emit(await transition(ctx.sql, d.id, "building", msg.commit_sha ? { commit_sha: msg.commit_sha } : {}));
+      emit(await transition(ctx.sql, d.id, "building", { commit_sha: msg.commit_sha || undefined, builder: msg.builder || undefined }));
       return;
     case "starting":
       emit(await transition(ctx.sql, d.id, "starting", {}, ["building"]));

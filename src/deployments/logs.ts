@@ -19,10 +19,11 @@ export async function logText(ctx: AppContext, deploymentId: string): Promise<st
 
 /**
  * Streams the lines so far, then new ones as they are stored, and ends once
- * the deployment is settled and nothing more is waiting. Woken by in-process
+ * the deployment is settled and nothing more is waiting (with `live`, a
+ * running deployment keeps streaming its runtime log). Woken by in-process
  * events, with a one-second re-check so it never depends on them alone.
  */
-export function followLogs(ctx: AppContext, deploymentId: string, signal: AbortSignal): ReadableStream<Uint8Array> {
+export function followLogs(ctx: AppContext, deploymentId: string, signal: AbortSignal, live = false): ReadableStream<Uint8Array> {
   const enc = new TextEncoder();
   return new ReadableStream({
     async start(controller) {
@@ -42,7 +43,8 @@ export function followLogs(ctx: AppContext, deploymentId: string, signal: AbortS
             after = Number(rows[rows.length - 1]!.id);
             continue;
           }
-          if (!d || SETTLED.has(d.status)) break;
+          // "live" keeps a running deployment's runtime log coming until it stops, fails or is replaced.
+          if (!d || (SETTLED.has(d.status) && !(live && d.status === "running"))) break;
           await new Promise<void>((resolve) => {
             const t = setTimeout(resolve, 1000);
             wake = () => {

@@ -21,7 +21,10 @@ export type DeploymentRow = {
   pending_reason: string | null;
   created_by: string | null;
   requested_sha: string | null;
+  requested_branch: string | null;
   redeploy_of: string | null;
+  /** What made the Containerfile (sql/0009_builders.sql); null until building. */
+  builder: string | null;
   placement_epoch: number;
   moving_to: string | null;
   moved_from: string | null;
@@ -60,11 +63,11 @@ export async function insertDeployment(
   sql: Q,
   projectId: string,
   userId: string | null,
-  pin: { requested_sha: string; redeploy_of: string } | null = null,
+  pin: { requested_sha?: string | null; redeploy_of?: string | null; requested_branch?: string | null } | null = null,
 ): Promise<DeploymentRow> {
   const [row] = await sql<DeploymentRow[]>`
-    INSERT INTO deployments (project_id, created_by, requested_sha, redeploy_of)
-    VALUES (${projectId}, ${userId}, ${pin?.requested_sha ?? null}, ${pin?.redeploy_of ?? null}) RETURNING *`;
+    INSERT INTO deployments (project_id, created_by, requested_sha, redeploy_of, requested_branch)
+    VALUES (${projectId}, ${userId}, ${pin?.requested_sha ?? null}, ${pin?.redeploy_of ?? null}, ${pin?.requested_branch ?? null}) RETURNING *`;
   return row!;
 }
 
@@ -95,7 +98,7 @@ export async function transition(
   sql: Q,
   id: string,
   to: DeploymentStatus,
-  extra: Partial<Pick<DeploymentRow, "commit_sha" | "host_port" | "container_id" | "error">> = {},
+  extra: Partial<Pick<DeploymentRow, "commit_sha" | "host_port" | "container_id" | "error" | "builder">> = {},
   from: DeploymentStatus[] = TRANSITIONS[to],
 ): Promise<DeploymentRow | undefined> {
   // Fields not given keep their value (COALESCE), so one statement serves every transition.
@@ -104,7 +107,8 @@ export async function transition(
       commit_sha = COALESCE(${extra.commit_sha ?? null}, commit_sha),
       host_port = COALESCE(${extra.host_port ?? null}::integer, host_port),
       container_id = COALESCE(${extra.container_id ?? null}, container_id),
-      error = COALESCE(${extra.error ?? null}, error)
+      error = COALESCE(${extra.error ?? null}, error),
+      builder = COALESCE(${extra.builder ?? null}, builder)
     WHERE id = ${id} AND status IN ${sql(from)}
     RETURNING *`;
   return row;

@@ -1,10 +1,11 @@
 /** Deployments as the API sees them: start one, list, read, logs, and stop/start/restart a project. */
 import type { AppContext } from "../context";
 import { Conflict, NotFound } from "../http/errors";
-import type { Deployment } from "../protocol/api";
+import type { Deployment, DeployTarget } from "../protocol/api";
 import type { Viewer } from "../projects/queries";
 import { getProject } from "../projects/service";
-import { audit, type Caller } from "../audit/service";
+import { enforceQuota } from "../usage/quotas";
+import { audit, type Actor, type Caller } from "../audit/service";
 import {
   findVisibleDeployment,
   insertDeployment,
@@ -29,6 +30,7 @@ export function toDeployment(r: DeploymentRow): Deployment {
     pending_reason: r.pending_reason,
     created_by: r.created_by,
     redeploy_of: r.redeploy_of,
+    builder: r.builder ?? null,
     queued_at: r.queued_at.toISOString(),
     building_at: iso(r.building_at),
     starting_at: iso(r.starting_at),
@@ -42,10 +44,20 @@ export function toDeployment(r: DeploymentRow): Deployment {
 /** States after which a deployment changes only when someone acts on it. */
 export const SETTLED = new Set(["running", "failed", "stopped", "superseded"]);
 
-export async function create(ctx: AppContext, v: Caller, projectId: string) {
+/** Deploys the project's branch, or (`target`) another branch or exactly one commit. */
+export async function create(ctx: AppContext, v: Caller, projectId: string, target: DeployTarget = {}) {
   await getProject(ctx, v, projectId);
-  const d = await insertDeployment(ctx.sql, projectId, v.id);
-  await audit(ctx.sql, v, "deployment.create", { target_type: "deployment", target_id: d.id, detail: { project_id: projectId } });
+  return createForTarget(ctx, projectId, v.id, target, v);
+}
+
+/**
+ * Queues a deployment of the project's branch, of `target.branch`'s head, or
+ * of exactly `target.commit_sha` (push-to-deploy); audited as `actor`.
+ */
+export async function createForTarget(ctx: AppContext, projectId: string, userId: string | null, target: DeployTarget, actor: Actor, detail: Record<string, unknown> = {}) {
+  await enforceQuota(ctx, { op: "deployment.create", project_id: projectId }); // quota (usage feature)
+  const d = await insertDeployment(ctx.sql, projectId, userId, { requested_sha: target.commit_sha, requested_branch: target.branch });
+  await audit(ctx.sql, actor, "deployment.create", { target_type: "deployment", target_id: d.id, detail: { project_id: projectId, ...target, ...detail } });
   ctx.events.emit("deployment", { deployment_id: d.id, project_id: projectId, status: "queued" });
   ctx.events.emit("schedule", {});
   return { id: d.id, status: "queued" as const };
@@ -58,6 +70,7 @@ export async function create(ctx: AppContext, v: Caller, projectId: string) {
 export async function redeploy(ctx: AppContext, v: Caller, deploymentId: string) {
   const old = await get(ctx, v, deploymentId);
   if (!old.commit_sha) throw new Conflict("that deployment never got as far as a commit; deploy the branch instead", "no_commit");
+  await enforceQuota(ctx, { op: "deployment.create", project_id: old.project_id }); // quota (usage feature)
   const d = await insertDeployment(ctx.sql, old.project_id, v.id, { requested_sha: old.commit_sha, redeploy_of: old.id });
   await audit(ctx.sql, v, "deployment.create", {
     target_type: "deployment",

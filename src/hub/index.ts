@@ -8,6 +8,7 @@ import type { AppContext } from "../context";
 import { errorJson } from "../http/errors";
 import { NonceCache, open, type MessageBody } from "../protocol/hub";
 import { onJobStatus, onLog } from "../deployments/lifecycle";
+import { onStats } from "../metrics/service";
 import { verifyWorkerToken } from "../workers/jwt";
 import { authenticateWorker, onHello } from "../workers/service";
 import { markOffline } from "../workers/queries";
@@ -37,6 +38,11 @@ export function hubPlugin(ctx: AppContext) {
       case "log":
         await onLog(ctx, s.workerId, body as MessageBody<"log">);
         break;
+      case "stats":
+        // Stored as metrics (one INSERT per batch), then offered to the alert evaluator.
+        await onStats(ctx, s.workerId, body as MessageBody<"stats">);
+        ctx.events.emit("stats", { worker_id: s.workerId, samples: (body as MessageBody<"stats">).samples });
+        break;
       case "auth.refresh": {
         const v = await verifyWorkerToken(ctx.config.masterKey, (body as MessageBody<"auth.refresh">).token);
         if (!v || v.workerId !== s.workerId) {
@@ -45,9 +51,6 @@ export function hubPlugin(ctx: AppContext) {
         } else ctx.hub.extend(s.workerId, ws, v.expiresAt);
         break;
       }
-      case "stats":
-        await ctx.events.emitAndWait("stats", { worker_id: s.workerId, samples: (body as MessageBody<"stats">).samples });
-        break;
       default:
         console.warn(`[hub] worker ${s.workerName}: unexpected message ${type}`);
     }

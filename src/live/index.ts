@@ -38,6 +38,9 @@ export function liveStream(ctx: AppContext, user: AuthUser, signal: AbortSignal)
         ctx.events.on("worker", (e) => {
           if (user.role === "admin") send("worker", e);
         }),
+        ctx.events.on("alert", async (e) => {
+          if (e.project_id ? await canSee(ctx, user, e.project_id) : user.role === "admin") send("alert", e);
+        }),
       ];
       // A comment line now and then keeps proxies and the idle timeout from closing a quiet stream.
       const keepalive = setInterval(() => {

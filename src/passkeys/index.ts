@@ -23,11 +23,11 @@ type Limits = ReturnType<typeof signInLimits>;
  */
 export type PasskeyLimits = { loginOptions: Limits; loginVerify: Limits; secondFactorOptions: Limits; secondFactorVerify: Limits };
 
-const defaultLimits = (): PasskeyLimits => ({
-  loginOptions: signInLimits(),
-  loginVerify: signInLimits(),
-  secondFactorOptions: signInLimits(),
-  secondFactorVerify: signInLimits(),
+const defaultLimits = (perMinute: number): PasskeyLimits => ({
+  loginOptions: signInLimits(perMinute),
+  loginVerify: signInLimits(perMinute),
+  secondFactorOptions: signInLimits(perMinute),
+  secondFactorVerify: signInLimits(perMinute),
 });
 
 /** What a successful sign-in answers (with Set-Cookie: wh_session). */
@@ -37,7 +37,7 @@ const signedIn = z.object({
 });
 const signedInDoc = { 200: { description: "Signed in", content: { "application/json": { schema: z.toJSONSchema(signedIn) } } } } as never;
 
-export function passkeysPlugin(ctx: AppContext, limits: PasskeyLimits = defaultLimits()) {
+export function passkeysPlugin(ctx: AppContext, limits: PasskeyLimits = defaultLimits(ctx.config.WH_SIGNIN_RATE_PER_MIN)) {
   /** Registering needs a browser session: a passkey must not be addable with an API token (it would mint sessions). */
   const needSession = (user: { via: "token" | "session" }) => {
     if (user.via !== "session") throw new Forbidden("passkeys are registered from a signed-in browser session, not with an API token");

@@ -7,11 +7,15 @@ import { repoUrlProblem } from "../protocol/repo-url";
 import { deleteProject, findProject, insertProject, listProjects, updateProject, type ProjectRow, type Viewer } from "./queries";
 import { releaseAllForProject } from "../deployments/queries";
 import { audit, type Caller } from "../audit/service";
+import { enforceQuota } from "../usage/quotas";
+import { attachOnCreate, beforeProjectDelete } from "../gitproviders/service";
 
-/** The URL the built-in ingress serves a project at. */
+/** The URL a project is served at: through Caddy (https unless TLS is off) or the built-in ingress. */
 export function projectUrl(ctx: Pick<AppContext, "config">, name: string): string {
-  const { port } = splitHostPort(ctx.config.WH_INGRESS_LISTEN);
-  return `http://${name}.${ctx.config.WH_APPS_DOMAIN}${port === 80 ? "" : `:${port}`}`;
+  const c = ctx.config;
+  if (c.WH_CADDY_ADMIN_URL) return `${c.WH_CADDY_TLS === "off" ? "http" : "https"}://${name}.${c.WH_APPS_DOMAIN}`;
+  const { port } = splitHostPort(c.WH_INGRESS_LISTEN);
+  return `http://${name}.${c.WH_APPS_DOMAIN}${port === 80 ? "" : `:${port}`}`;
 }
 
 export function toProject(ctx: Pick<AppContext, "config">, r: ProjectRow): Project {
@@ -54,8 +58,11 @@ export async function list(ctx: AppContext, v: Viewer): Promise<Project[]> {
 
 export async function create(ctx: AppContext, v: Caller, input: ProjectCreate): Promise<Project> {
   checkRepoUrl(ctx, input.repo_url);
+  await enforceQuota(ctx, { op: "project.create", owner_id: v.id, memory_mb: input.memory_mb }); // quota (usage feature)
   try {
     const id = await insertProject(ctx.sql, v.id, input);
+    // A repository at a linked git account: checked, then its webhook made; a refusal drops the new project.
+    if (input.git) await attachOnCreate(ctx, v, id, input).catch(async (e) => { await deleteProject(ctx.sql, id); throw e; });
     await audit(ctx.sql, v, "project.create", { target_type: "project", target_id: id, detail: { name: input.name, repo_url: input.repo_url } });
     return toProject(ctx, await getProject(ctx, v, id));
   } catch (e) {
@@ -66,6 +73,7 @@ export async function create(ctx: AppContext, v: Caller, input: ProjectCreate): 
 
 export async function patch(ctx: AppContext, v: Caller, id: string, input: ProjectPatch): Promise<Project> {
   checkRepoUrl(ctx, input.repo_url);
+  if (input.memory_mb !== undefined) await enforceQuota(ctx, { op: "project.update", viewer: v, project_id: id, memory_mb: input.memory_mb }); // quota (usage feature)
   try {
     if (!(await updateProject(ctx.sql, v, id, input))) throw new NotFound("project");
     await audit(ctx.sql, v, "project.update", { target_type: "project", target_id: id, detail: { fields: Object.keys(input) } });
@@ -83,6 +91,7 @@ export async function patch(ctx: AppContext, v: Caller, id: string, input: Proje
  */
 export async function remove(ctx: AppContext, v: Caller, id: string): Promise<void> {
   const p = await getProject(ctx, v, id);
+  await beforeProjectDelete(ctx, id); // its webhook at a linked git provider (best effort, never throws)
   const placed = await ctx.sql.begin(async (tx) => {
     const released = await releaseAllForProject(tx as never, id);
     await deleteProject(tx as never, id);

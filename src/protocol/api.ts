@@ -42,6 +42,25 @@ export const healthPath = z
   .max(1024)
   .regex(/^\/[\x21-\x7e]*$/, "must start with '/' and hold only visible ASCII");
 
+/** A repository's full name as git providers spell it: owner/name (GitLab also group/sub/name). */
+export const repoFullName = z
+  .string()
+  .min(3)
+  .max(255)
+  .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+){1,10}$/, "must be a full repository name like owner/name")
+  .refine((r) => !r.split("/").some((s) => s === "." || s === ".."), "must be a full repository name like owner/name");
+
+/** A new project's repository at a linked git account: the webhook is then created through the provider's API. */
+export const projectGitInput = z
+  .object({
+    link_id: z.string().uuid("must be a UUID"),
+    repo: repoFullName,
+    auto_deploy: z.boolean().default(true),
+    previews: z.boolean().default(false),
+  })
+  .strict();
+export type ProjectGitInput = z.infer<typeof projectGitInput>;
+
 export const projectCreate = z.object({
   name: dnsLabel,
   repo_url: z.string().min(1).max(2048),
@@ -51,10 +70,12 @@ export const projectCreate = z.object({
   memory_mb: z.number().int().min(16).max(1024 * 1024).default(256),
   cpus: z.number().min(0.01).max(256).default(0.5),
   health_path: healthPath.default("/"),
+  /** Optional: the repository at a linked git account (GET /v1/git-links) that repo_url points at. */
+  git: projectGitInput.optional(),
 }).strict();
 export type ProjectCreate = z.infer<typeof projectCreate>;
 
-export const projectPatch = projectCreate.partial().strict();
+export const projectPatch = projectCreate.omit({ git: true }).partial().strict();
 export type ProjectPatch = z.infer<typeof projectPatch>;
 
 export const project = z.object({
@@ -86,6 +107,15 @@ export const envPut = z.object({
 export type EnvPut = z.infer<typeof envPut>;
 export const envView = z.object({ vars: z.record(z.string(), z.string()), revealed: z.boolean() });
 
+const commitSha = z.string().regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/, "must be a full commit SHA (40 or 64 lowercase hex)");
+
+/** Body of POST /v1/projects/:id/deployments: none (the project's branch), another branch, or an exact commit. */
+export const deployTarget = z
+  .object({ branch: branchName.optional(), commit_sha: commitSha.optional() })
+  .strict()
+  .refine((b) => !(b.branch !== undefined && b.commit_sha !== undefined), "give branch or commit_sha, not both");
+export type DeployTarget = z.infer<typeof deployTarget>;
+
 export const deploymentCreated = z.object({ id: z.string(), status: z.literal("queued") });
 
 export const deployment = z.object({
@@ -100,6 +130,8 @@ export const deployment = z.object({
   created_by: z.string().nullable(),
   /** Set on a rollback: the deployment whose commit this one builds again. */
   redeploy_of: z.string().nullable(),
+  /** What made the Containerfile: "containerfile" (the repository's own), or the detected stack ("bun", "node", "static", "python", "go"); null before building. */
+  builder: z.string().nullable(),
   queued_at: z.string(),
   building_at: z.string().nullable(),
   starting_at: z.string().nullable(),

@@ -51,6 +51,8 @@ export const jobStatusMsg = z.object({
   container_id: z.string().optional(),
   commit_sha: z.string().optional(),
   error: z.string().optional(),
+  /** With `building`: what made the Containerfile ("containerfile": the repository's own; else the detected stack, e.g. "bun", "static"). Optional: older agents don't send it. */
+  builder: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/).optional(),
 });
 export const logMsg = z.object({
   deployment_id: z.string(),
@@ -109,6 +111,17 @@ export const deployJob = z.object({
   health_path: z.string(),
   env: z.record(z.string(), z.string()),
   allow_local_repos: z.boolean(),
+  /**
+   * HTTP credential for a private repository (a linked git account's token):
+   * the agent hands it to git through the environment only, never argv, a
+   * URL, a file or a log line.
+   */
+  clone_token: z
+    .object({
+      username: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+      token: z.string().min(1).max(8192).regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces"),
+    })
+    .optional(),
 });
 export type DeployJob = z.infer<typeof deployJob>;
 export const containerJob = z.object({

@@ -7,6 +7,7 @@ import type { AppContext } from "../context";
 import { coalesced } from "../util/coalesce";
 import type { ProjectRow } from "../projects/queries";
 import { decryptedEnv } from "../envvars/service";
+import { cloneCredential } from "../gitproviders/service";
 import { insertLogLines, queuedForPlacement, placeOnWorker, setPendingReason, unplace } from "../deployments/queries";
 
 type ProjectForJob = Pick<
@@ -17,10 +18,11 @@ type ProjectForJob = Pick<
 /** Sends the deploy job of a deployment already placed on `workerId`; false if the worker is gone. */
 export async function dispatchDeploy(ctx: AppContext, deploymentId: string, workerId: string): Promise<boolean> {
   const [p] = await ctx.sql<(ProjectForJob & { requested_sha: string | null; placement_epoch: number })[]>`
-    SELECT p.id, p.name, p.repo_url, p.branch, p.dockerfile, p.port, p.memory_mb, p.cpus, p.health_path, d.requested_sha, d.placement_epoch
+    SELECT p.id, p.name, p.repo_url, COALESCE(d.requested_branch, p.branch) AS branch, p.dockerfile, p.port, p.memory_mb, p.cpus, p.health_path, d.requested_sha, d.placement_epoch
     FROM deployments d JOIN projects p ON p.id = d.project_id WHERE d.id = ${deploymentId}`;
   if (!p) return false;
   const env = await decryptedEnv(ctx, p.id);
+  const clone_token = await cloneCredential(ctx, p.id); // private repositories of a linked git account
   return ctx.hub.send(workerId, "job.deploy", {
     deployment_id: deploymentId,
     epoch: p.placement_epoch,
@@ -36,6 +38,7 @@ export async function dispatchDeploy(ctx: AppContext, deploymentId: string, work
     health_path: p.health_path,
     env,
     allow_local_repos: ctx.config.WH_ALLOW_LOCAL_REPOS,
+    ...(clone_token ? { clone_token } : {}),
   });
 }
 

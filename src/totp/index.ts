@@ -26,7 +26,7 @@ function challengeCookie(request: Request): string | null {
 const who = (u: AuthUser) => ({ id: u.id, email: u.email, ip: u.ip, userAgent: u.userAgent });
 
 /** `limits`: per IP and per account, 10 a minute (tests pass their own). */
-export function totpPlugin(ctx: AppContext, limits: SignInLimits = signInLimits()) {
+export function totpPlugin(ctx: AppContext, limits: SignInLimits = signInLimits(ctx.config.WH_SIGNIN_RATE_PER_MIN)) {
   return new Elysia({ prefix: "/v1/auth" })
     .use(authPlugin(ctx))
     .post(

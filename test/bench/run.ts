@@ -24,10 +24,11 @@ import { benchFleet } from "./fleet";
 import { benchFailover } from "./failover";
 import { busyPercent, closeAllScopes, machineCpu, table, type BenchResult, type Check } from "./common";
 import { benchDeploy } from "./deploy";
+import { benchEdge } from "./edge";
 import { benchRss } from "./rss";
 
 const root = join(import.meta.dir, "../..");
-const BENCHES: Record<string, () => Promise<BenchResult>> = { deploy: benchDeploy, api: benchApi, rss: benchRss, auth: benchAuth, fleet: benchFleet, failover: benchFailover };
+const BENCHES: Record<string, () => Promise<BenchResult>> = { deploy: benchDeploy, api: benchApi, rss: benchRss, auth: benchAuth, fleet: benchFleet, failover: benchFailover, edge: benchEdge };
 
 const args = process.argv.slice(2);
 const forceBuild = args.includes("--build");

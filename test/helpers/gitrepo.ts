@@ -23,6 +23,16 @@ export function makeAppRepo(page: string, opts: { containerfile?: string } = {})
   return {
     dir,
     head: () => git(dir, ["rev-parse", "HEAD"]),
+    /** Commits a page on `branch` (made from the current commit, then left again) and returns that commit's sha. */
+    commitOnBranch(branch: string, page: string) {
+      const back = git(dir, ["rev-parse", "--abbrev-ref", "HEAD"]);
+      git(dir, ["checkout", "-q", "-B", branch]);
+      writeFileSync(join(dir, "index.html"), page);
+      git(dir, ["commit", "-q", "-am", `change on ${branch}`]);
+      const sha = git(dir, ["rev-parse", "HEAD"]);
+      git(dir, ["checkout", "-q", back]);
+      return sha;
+    },
     /** Commits a new page and returns the new commit sha. */
     commitPage(next: string) {
       writeFileSync(join(dir, "index.html"), next);
