@@ -246,7 +246,10 @@ describe.skipIf(skip)("end to end: git repo → container → ingress", () => {
     await until("the images to be removed", async () => {
       const r = Bun.spawnSync(["podman", "images", "--quiet", "--filter", `reference=localhost/wh/${project}`], { env: podmanEnv });
       return r.stdout.toString().trim() === "";
-    }, 60_000);
+    }, 60_000).catch((e) => {
+      const left = Bun.spawnSync(["podman", "images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", `reference=localhost/wh/${project}`], { env: podmanEnv }).stdout.toString();
+      throw new Error(`${e.message}\nleft: ${left}\n--- agent:\n${agent.output().split("\n").filter((l) => /remove|image|deploy|WARN|ERROR/i.test(l)).slice(-60).join("\n")}`);
+    });
     expect((await app()).status).toBe(404);
     const workers = (await call("GET", "/v1/workers")).json.workers;
     expect(workers[0].allocated_mb).toBe(0);

@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { buildArgs, cpuQuota, imagesOfDeploymentArgs, parseImageNames, rmiArgs } from "./images";
+import { buildArgs, cpuQuota, imageIdArgs, imagesOfDeploymentArgs, parseImageNames, rmiArgs, untagArgs } from "./images";
 
 test("buildArgs: limits, file, tag, `--` before the context", () => {
   expect(
@@ -48,4 +48,9 @@ test("parseImageNames keeps only our names, once", () => {
   const name = "localhost/wh/app:0a0b0c0d-1111-2222-3333-444455556666";
   expect(parseImageNames(`${name}\n${name}\n\nwarning: x\nlocalhost/other:latest\n<none>:<none>\n`)).toEqual([name]);
   expect(parseImageNames("")).toEqual([]);
+});
+
+test("untag and id lookup, `--` before the name", () => {
+  expect(imageIdArgs("localhost/wh/app:d1")).toEqual(["podman", "image", "inspect", "--format", "{{.Id}}", "--", "localhost/wh/app:d1"]);
+  expect(untagArgs("localhost/wh/app:d1")).toEqual(["podman", "untag", "--", "localhost/wh/app:d1", "localhost/wh/app:d1"]);
 });

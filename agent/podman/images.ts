@@ -74,3 +74,13 @@ export function parseImageNames(stdout: string): string[] {
 export function rmiArgs(...images: string[]): string[] {
   return ["podman", "rmi", "--ignore", "--", ...images];
 }
+
+/** The full id of an image, by name. */
+export function imageIdArgs(ref: string): string[] {
+  return ["podman", "image", "inspect", "--format", "{{.Id}}", "--", ref];
+}
+
+/** Takes one name off an image; the image itself stays while other names or containers use it. */
+export function untagArgs(ref: string): string[] {
+  return ["podman", "untag", "--", ref, ref];
+}

@@ -3,7 +3,7 @@
  */
 import type { ContainerJob } from "../../src/protocol/hub";
 import { rmArgs } from "../podman/containers";
-import { imagesOfDeploymentArgs, parseImageNames, rmiArgs } from "../podman/images";
+import { imageIdArgs, imagesOfDeploymentArgs, parseImageNames, rmiArgs, untagArgs } from "../podman/images";
 import { containerName } from "../podman/names";
 import { errorText, podman, podmanTry, report, type JobStatus, type TaskContext } from "./context";
 import { STOP_TIMEOUT_SEC } from "./stop";
@@ -22,10 +22,16 @@ export async function remove(job: ContainerJob, ctx: TaskContext): Promise<JobSt
     const name = containerName(id);
     await ctx.runtimeLogs.stop(id);
     await podman(rmArgs(name, STOP_TIMEOUT_SEC));
-    const ids = parseImageNames(await podman(imagesOfDeploymentArgs(id)));
-    if (ids.length > 0) {
-      const r = await podmanTry(rmiArgs(...ids));
-      if (r.code !== 0) ctx.warn?.(`could not remove the image of ${name}: ${r.stderr.trim()}`);
+    // Builds of the same commit share one image (a full cache hit), so an
+    // image may carry several deployments' names and run their containers.
+    // Take our name off first, then remove the image only if nothing else
+    // names or uses it: whichever deployment goes last removes it.
+    for (const ref of parseImageNames(await podman(imagesOfDeploymentArgs(id)))) {
+      const imageId = (await podmanTry(imageIdArgs(ref))).stdout.trim();
+      await podmanTry(untagArgs(ref));
+      if (!/^[0-9a-f]{64}$/.test(imageId)) continue;
+      const r = await podmanTry(rmiArgs(imageId));
+      if (r.code !== 0 && !/in use|multiple|referenced/i.test(r.stderr)) ctx.warn?.(`could not remove the image of ${name}: ${r.stderr.trim()}`);
     }
     return report(ctx, { deployment_id: id, status: "removed" });
   } catch (err) {
