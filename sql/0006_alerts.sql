@@ -24,7 +24,7 @@ CREATE TABLE alert_rules (
   project_id     uuid REFERENCES projects(id) ON DELETE CASCADE,
   created_by     uuid REFERENCES users(id) ON DELETE SET NULL,
   name           text NOT NULL,
-  kind           text NOT NULL CHECK (kind IN ('cpu_high', 'memory_high', 'crash_loop', 'deployment_failed', 'worker_offline', 'worker_disk_high')),
+  kind           text NOT NULL CHECK (kind IN ('cpu_high', 'memory_high', 'crash_loop', 'deployment_failed', 'worker_offline', 'worker_disk_high', 'domain_lost')),
   -- Per kind: threshold_percent (cpu_high, memory_high, worker_disk_high); restarts and window_minutes (crash_loop).
   params         jsonb NOT NULL DEFAULT '{}',
   -- The condition must hold this long before the alert fires (pending until then).
@@ -48,7 +48,7 @@ CREATE INDEX alert_rule_channels_channel ON alert_rule_channels (channel_id);
 CREATE TABLE alerts (
   id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   rule_id        uuid NOT NULL REFERENCES alert_rules(id) ON DELETE CASCADE,
-  target_type    text NOT NULL CHECK (target_type IN ('deployment', 'project', 'worker')),
+  target_type    text NOT NULL CHECK (target_type IN ('deployment', 'project', 'worker', 'domain')),
   target_id      uuid NOT NULL,
   target_name    text NOT NULL,
   -- The project the target belongs to (who may see the alert); NULL for workers or once the project is gone.
@@ -97,4 +97,5 @@ CREATE INDEX notification_outbox_channel ON notification_outbox (channel_id, cre
 INSERT INTO alert_rules (name, kind, params, for_minutes, builtin) VALUES
   ('Crash loop', 'crash_loop', '{"restarts": 3, "window_minutes": 5}', 0, true),
   ('Deployment failed', 'deployment_failed', '{}', 0, true),
+  ('Domain verification lost', 'domain_lost', '{}', 0, true),
   ('Worker offline', 'worker_offline', '{}', 1, true);

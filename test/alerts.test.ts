@@ -214,13 +214,14 @@ describe.skipIf(skip)("alerts and notifications (in-process, real PostgreSQL)", 
     t.sql<{ event: string; status: string; attempts: number; idempotency_key: string; payload: any }[]>`
       SELECT event, status, attempts, idempotency_key, payload FROM notification_outbox WHERE channel_id = ${channelId} ORDER BY created_at`;
 
-  test("the migration made the default rules: crash loop, failed deployment, offline worker", async () => {
+  test("the migration made the default rules: crash loop, failed deployment, lost domain, offline worker", async () => {
     const r = await t.call("GET", "/v1/alert-rules", { token: admin.token });
     expect(r.status).toBe(200);
     const kinds = r.json.rules.filter((x: any) => x.builtin).map((x: any) => [x.kind, x.project_id, x.enabled]);
     expect(kinds.sort()).toEqual([
       ["crash_loop", null, true],
       ["deployment_failed", null, true],
+      ["domain_lost", null, true],
       ["worker_offline", null, true],
     ]);
     builtin = Object.fromEntries(r.json.rules.filter((x: any) => x.builtin).map((x: any) => [x.kind, x.id]));
@@ -512,6 +513,19 @@ describe.skipIf(skip)("alerts and notifications (in-process, real PostgreSQL)", 
     await until("two deliveries", async () => (await deliveriesTo(ch.json.id)).filter((r) => r.status === "delivered").length === 2, 5000, 20);
     expect((await deliveriesTo(ch.json.id)).map((r) => r.event)).toEqual(["alert.firing", "alert.resolved"]);
     await t.sql`UPDATE deployments SET status = 'stopped' WHERE id = ${ok}`;
+  });
+
+  test("domain verification lost fires for the domain; verified again resolves it", async () => {
+    const [dom] = await t.sql<{ id: string }[]>`INSERT INTO domains (project_id, hostname, verification_token, status, verified_at, failing_since, last_error)
+      VALUES (${projectId}, 'lost.example.com', 'tok', 'verified', now() - interval '2 days', now(), 'no TXT record') RETURNING id`;
+    await jobs!.evaluateNow();
+    const a = await until("the domain alert", async () => (await t.call("GET", `/v1/alerts?rule=${builtin.domain_lost}`, { token: alice.token })).json.alerts[0], 5000, 20);
+    expect(a).toMatchObject({ status: "firing", target_type: "domain", target_id: dom!.id, target_name: "lost.example.com" });
+    expect(a.summary).toBe("lost.example.com: verification record missing (no TXT record)");
+    await t.sql`UPDATE domains SET failing_since = NULL, last_error = NULL WHERE id = ${dom!.id}`;
+    await jobs!.evaluateNow();
+    await until("resolved", async () => (await t.call("GET", `/v1/alerts/${a.id}`, { token: alice.token })).json.status === "resolved", 5000, 20);
+    await t.sql`DELETE FROM domains WHERE id = ${dom!.id}`;
   });
 
   test("worker offline: pending for the rule's minutes, then firing; back online resolves", async () => {

@@ -27,6 +27,7 @@ import {
   dropPendingAlert,
   failingProjects,
   fireAlert,
+  lostDomains,
   insertAlert,
   openAlerts,
   purgeAlerts,
@@ -208,6 +209,27 @@ export class Evaluator {
       }
       for (const a of mine)
         if (!seen.has(a.target_id)) await this.apply(r, fromAlert(a), { cond: false, reason: "a later deployment is running, or the project is gone" }, a, now);
+    }
+
+    // Domains: verification lost (record missing, or unverified after the grace period).
+    for (const r of enabled.filter((x) => x.kind === "domain_lost")) {
+      const mine = openOf(r.id);
+      const seen = new Set<string>();
+      for (const d of await lostDomains(sql, mine.map((a) => a.target_id), r.project_id)) {
+        seen.add(d.id);
+        const target: Target = { type: "domain", id: d.id, name: d.hostname, projectId: d.project_id };
+        const lost = d.failing_since !== null || d.status !== "verified";
+        const v: Verdict = lost
+          ? {
+              cond: true,
+              value: null,
+              summary: `${d.hostname}: ${d.status === "verified" ? "verification record missing" : "no longer verified"}${d.last_error ? ` (${d.last_error.slice(0, 200)})` : ""}`,
+              detail: { hostname: d.hostname, status: d.status, failing_since: d.failing_since?.toISOString() ?? null },
+            }
+          : { cond: false, reason: "the domain is verified again" };
+        await this.apply(r, target, v, openByKey.get(key(r.id, "domain", d.id)), now);
+      }
+      for (const a of mine) if (!seen.has(a.target_id)) await this.apply(r, fromAlert(a), { cond: false, reason: "the domain was removed" }, a, now);
     }
 
     // Workers: offline, disk.

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 
-export const ruleKind = z.enum(["cpu_high", "memory_high", "crash_loop", "deployment_failed", "worker_offline", "worker_disk_high"]);
+export const ruleKind = z.enum(["cpu_high", "memory_high", "crash_loop", "deployment_failed", "worker_offline", "worker_disk_high", "domain_lost"]);
 export type RuleKind = z.infer<typeof ruleKind>;
 
 /** Kinds about a worker: global rules only. */
@@ -23,6 +23,7 @@ export const ruleParams = {
     .object({ restarts: z.number().int().min(1).max(1000).default(3), window_minutes: z.number().min(1).max(60).default(5) })
     .strict(),
   deployment_failed: z.object({}).strict(),
+  domain_lost: z.object({}).strict(),
   worker_offline: z.object({}).strict(),
   /** Used share of the worker's disk. */
   worker_disk_high: z.object({ threshold_percent: percent }).strict(),
@@ -35,6 +36,7 @@ export const DEFAULT_FOR_MINUTES: Record<RuleKind, number> = {
   memory_high: 0,
   crash_loop: 0,
   deployment_failed: 0,
+  domain_lost: 0,
   worker_offline: 1,
   worker_disk_high: 0,
 };
@@ -60,6 +62,7 @@ export const ruleCreate = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("memory_high"), params: ruleParams.memory_high, ...common }).strict(),
   z.object({ kind: z.literal("crash_loop"), params: ruleParams.crash_loop.default({ restarts: 3, window_minutes: 5 }), ...common }).strict(),
   z.object({ kind: z.literal("deployment_failed"), params: ruleParams.deployment_failed.default({}), ...common }).strict(),
+  z.object({ kind: z.literal("domain_lost"), params: ruleParams.domain_lost.default({}), ...common }).strict(),
   z.object({ kind: z.literal("worker_offline"), params: ruleParams.worker_offline.default({}), ...common }).strict(),
   z.object({ kind: z.literal("worker_disk_high"), params: ruleParams.worker_disk_high, ...common }).strict(),
 ]);
@@ -105,7 +108,7 @@ export const alert = z.object({
   rule_name: z.string(),
   kind: ruleKind,
   status: alertStatus,
-  target_type: z.enum(["deployment", "project", "worker"]),
+  target_type: z.enum(["deployment", "project", "worker", "domain"]),
   target_id: z.string(),
   target_name: z.string(),
   project_id: z.string().nullable(),

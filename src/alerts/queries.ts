@@ -28,7 +28,7 @@ export type AlertRow = {
   rule_id: string;
   rule_name: string;
   kind: RuleKind;
-  target_type: "deployment" | "project" | "worker";
+  target_type: "deployment" | "project" | "worker" | "domain";
   target_id: string;
   target_name: string;
   project_id: string | null;
@@ -172,6 +172,21 @@ export async function failingProjects(sql: Q, since: Date, alsoIds: string[], pr
     ) f
     JOIN projects p ON p.id = f.project_id
     WHERE NOT EXISTS (SELECT 1 FROM deployments r WHERE r.project_id = f.project_id AND r.running_at > f.failed_at)`;
+}
+
+export type LostDomain = { id: string; hostname: string; project_id: string; project_name: string; status: string; failing_since: Date | null; last_error: string | null };
+
+/**
+ * Domains that were verified and have lost it: their record is missing (in
+ * the grace period) or they were unverified. Plus `alsoIds` (open alerts), to resolve them.
+ */
+export async function lostDomains(sql: Q, alsoIds: string[], projectId: string | null): Promise<LostDomain[]> {
+  return sql<LostDomain[]>`
+    SELECT d.id, d.hostname, d.project_id, p.name AS project_name, d.status, d.failing_since, d.last_error
+    FROM domains d JOIN projects p ON p.id = d.project_id
+    WHERE d.verified_at IS NOT NULL
+      AND (d.failing_since IS NOT NULL OR d.status <> 'verified' OR d.id::text = ANY(${alsoIds}))
+      ${projectId ? sql`AND d.project_id = ${projectId}` : sql``}`;
 }
 
 export async function projectNames(sql: Q, ids: string[]): Promise<Map<string, string>> {
