@@ -17,6 +17,18 @@ test("defaults", () => {
   expect(r.config.memoryMb).toBeGreaterThan(0);
   expect(r.config.buildMemoryMb).toBe(1024);
   expect(r.config.buildCpus).toBe(1);
+  expect(r.config.maxConcurrentBuilds).toBe(2);
+});
+
+test("WH_MAX_CONCURRENT_BUILDS", () => {
+  const r = parseConfig(["--max-concurrent-builds", "3"], { ...hub, WH_MAX_CONCURRENT_BUILDS: "1" });
+  expect(r.kind === "ok" && r.config.maxConcurrentBuilds).toBe(3);
+  const env = parseConfig([], { ...hub, WH_MAX_CONCURRENT_BUILDS: "1" });
+  expect(env.kind === "ok" && env.config.maxConcurrentBuilds).toBe(1);
+  for (const bad of ["0", "-1", "1.5", "x", "65"]) {
+    const e = parseConfig([], { ...hub, WH_MAX_CONCURRENT_BUILDS: bad });
+    expect(e.kind === "error" && e.message).toMatch(/^WH_MAX_CONCURRENT_BUILDS \(--max-concurrent-builds\) /);
+  }
 });
 
 test("env values, and flags overriding them", () => {

@@ -29,6 +29,8 @@ export interface AgentConfig {
   buildCpus: number;
   /** Base images of builds generated for repositories without a Containerfile (parseConfig always sets them; absent: the defaults). */
   buildImages?: BuildImages;
+  /** Builds running at once on this worker; more wait for a slot (parseConfig always sets it; absent: 2). */
+  maxConcurrentBuilds?: number;
 }
 
 /** Turns a host name into a worker name: lowercase [a-z0-9-], 1–63 chars. */
@@ -131,6 +133,13 @@ export const OPTIONS: readonly Option[] = [
     default: () => "1",
     schema: z.coerce.number({ error: "must be a number" }).positive("must be a positive number").max(1024),
   },
+  {
+    env: "WH_MAX_CONCURRENT_BUILDS",
+    flag: "--max-concurrent-builds",
+    help: "builds running at once; more wait for a slot",
+    default: () => "2",
+    schema: positiveInt.max(64, "must be at most 64"),
+  },
   ...buildImageOptions(),
 ];
 
@@ -222,6 +231,7 @@ export function parseConfig(argv: readonly string[], env: Record<string, string 
       workDir: resolve((values.WH_WORKER_WORK_DIR as string | undefined) ?? join(stateDir, "work")),
       buildMemoryMb: values.WH_BUILD_MEMORY_MB as number,
       buildCpus: values.WH_BUILD_CPUS as number,
+      maxConcurrentBuilds: values.WH_MAX_CONCURRENT_BUILDS as number,
       buildImages: {
         bun: values.WH_BUILD_IMAGE_BUN as string,
         node: values.WH_BUILD_IMAGE_NODE as string,

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { inspect } from "node:util";
-import { CommandError, describeCommand, lastLines, redact, run, runChecked, Sensitive } from "./exec";
+import { readdirSync, readFileSync } from "node:fs";
+import { CommandError, CONTAINER_GRACE_MS, describeCommand, lastLines, redact, run, runChecked, Sensitive } from "./exec";
 
 test("Sensitive never prints its value", () => {
   const s = new Sensitive("hunter2-secret");
@@ -99,4 +100,27 @@ test("runChecked throws a one-line CommandError with the end of stderr", async (
   expect(err).toBeInstanceOf(CommandError);
   expect(err.message).toBe("sh -c exited with code 2: one | two");
   expect(lastLines("a\n\n b \nc\n", 2)).toBe("b | c");
+});
+
+const canUnshare = Bun.spawnSync(["unshare", "--pid", "--fork", "true"]).exitCode === 0;
+
+test.skipIf(!canUnshare)("killContainers: a timeout first kills descendants in another PID namespace (a build's RUN step)", async () => {
+  const marker = `61.${Math.floor(Math.random() * 1e6)}`;
+  const running = () =>
+    readdirSync("/proc")
+      .filter((e) => /^\d+$/.test(e))
+      .some((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").join(" ").trim() === `sleep ${marker}`;
+        } catch {
+          return false;
+        }
+      });
+  const started = Date.now();
+  // Like podman build → runc → the RUN step: the shell waits for a process in its own PID namespace.
+  const r = await run(["sh", "-c", `unshare --pid --fork sleep ${marker} & wait`], { timeoutMs: 500, killContainers: true });
+  expect(r.timedOut).toBe(true);
+  expect(running()).toBe(false);
+  // The shell exited by itself once its container was gone, before the grace ran out.
+  expect(Date.now() - started).toBeLessThan(500 + CONTAINER_GRACE_MS);
 });

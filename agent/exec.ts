@@ -6,6 +6,7 @@
  * wrapped in {@link Sensitive} so that printing them by accident shows
  * `[REDACTED]`.
  */
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
 const REDACTED = "[REDACTED]";
 
@@ -68,6 +69,61 @@ export interface RunOptions {
   secrets?: readonly Sensitive[];
   /** How much of each stream to keep in the result (characters, the tail is kept). Default 16 Mi. */
   maxOutputBytes?: number;
+  /**
+   * On timeout or abort, first SIGKILL the process's descendants that run in
+   * another PID namespace (the containers of `podman build`'s RUN steps, which
+   * a killed podman leaves running), then give it {@link CONTAINER_GRACE_MS}
+   * to fail and clean up by itself before SIGTERM.
+   */
+  killContainers?: boolean;
+}
+
+/** How long a process gets to exit by itself after its containers were killed. */
+export const CONTAINER_GRACE_MS = 3000;
+
+/**
+ * Descendants of `pid` running in another PID namespace than this process
+ * (Linux /proc; nothing elsewhere). Read at once, before anything is killed:
+ * a killed parent's children are re-parented and can't be found any more.
+ */
+export function containerDescendants(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+  } catch {
+    return [];
+  }
+  for (const e of entries) {
+    try {
+      // comm (field 2) may hold spaces and parentheses: ppid is the second field after the last ")".
+      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(e));
+      children.set(ppid, list);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const ownNs = pidNamespace("self");
+  const out: number[] = [];
+  const todo = [...(children.get(pid) ?? [])];
+  while (todo.length > 0) {
+    const p = todo.pop()!;
+    const ns = pidNamespace(String(p));
+    if (ns !== null && ownNs !== null && ns !== ownNs) out.push(p);
+    todo.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+function pidNamespace(pid: string): string | null {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return null;
+  }
 }
 
 export interface RunResult {
@@ -158,9 +214,22 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
   let timedOut = false;
   let aborted = false;
   let killTimer: ReturnType<typeof setTimeout> | undefined;
-  const terminate = () => {
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  const stop = () => {
     proc.kill("SIGTERM");
     killTimer ??= setTimeout(() => proc.kill("SIGKILL"), 5000);
+  };
+  const terminate = () => {
+    if (!opts.killContainers) return stop();
+    if (graceTimer) return;
+    for (const p of containerDescendants(proc.pid)) {
+      try {
+        process.kill(p, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    graceTimer = setTimeout(stop, CONTAINER_GRACE_MS);
   };
   const timer =
     opts.timeoutMs !== undefined
@@ -187,6 +256,7 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
   } finally {
     if (timer) clearTimeout(timer);
     if (killTimer) clearTimeout(killTimer);
+    if (graceTimer) clearTimeout(graceTimer);
     opts.signal?.removeEventListener("abort", onAbort);
   }
 }

@@ -24,6 +24,7 @@ import { countRunning } from "./reconcile";
 import { errorText, sleep, type JobStatus, type TaskContext } from "./tasks/context";
 import { podmanTasks, type Tasks } from "./tasks/index";
 import { RuntimeLogs } from "./tasks/runtime-logs";
+import { BuildSlots } from "./build-slots";
 // stats (metrics feature)
 import { defaultStatsSources, StatsSampler, type StatsSources } from "./stats";
 
@@ -109,6 +110,7 @@ export class HubClient {
       buildMemoryMb: c.buildMemoryMb,
       buildCpus: c.buildCpus,
       buildImages: c.buildImages,
+      buildSlots: new BuildSlots(c.maxConcurrentBuilds ?? 2),
       report: (s) => this.outbox.status(s),
       log: (id, stream, line) => this.outbox.log(id, stream, line),
       runtimeLogs: this.runtimeLogs,

@@ -143,7 +143,7 @@ describe.skipIf(skip)("REST API", () => {
       expect(r.value_enc.startsWith("v1.")).toBe(true);
     }
     const revealed = await t.call("GET", `/v1/projects/${projectId}/env?reveal=true`, { token: alice.token });
-    expect(revealed.json).toEqual({ vars: { DATABASE_URL: "postgres://s3cret", MODE: "prod" }, revealed: true });
+    expect(revealed.json).toEqual({ vars: { DATABASE_URL: "postgres://s3cret", MODE: "prod" }, build: [], revealed: true });
     const before = await snapshot();
     for (const key of ["lower", "1ABC", "A-B", "A B", ""]) {
       const r = await t.call("PUT", `/v1/projects/${projectId}/env`, { token: alice.token, body: { vars: { OK: "1", [key]: "v" } } });
@@ -152,6 +152,22 @@ describe.skipIf(skip)("REST API", () => {
     expect((await t.call("PUT", `/v1/projects/${projectId}/env`, { token: alice.token, body: { vars: { A: 1 } } })).status).toBe(400);
     expect((await t.call("PUT", `/v1/projects/${projectId}/env`, { token: alice.token, body: { vars: { A: "a\nB=c" } } })).status).toBe(400);
     expect(await snapshot()).toBe(before);
+  });
+
+  test("env vars marked build-time: kept by a PUT without `build`, refused unless in vars or reserved", async () => {
+    const put = (body: unknown) => t.call("PUT", `/v1/projects/${projectId}/env`, { token: alice.token, body });
+    const vars = { DATABASE_URL: "postgres://s3cret", MODE: "prod" };
+    expect((await put({ vars, build: ["MODE"] })).json).toMatchObject({ build: ["MODE"] });
+    expect((await t.sql`SELECT key FROM env_vars WHERE project_id = ${projectId} AND build`).map((r) => r.key)).toEqual(["MODE"]);
+    expect((await put({ vars: { ...vars, NEW: "1" } })).json).toMatchObject({ build: ["MODE"] });
+    expect((await put({ vars: { DATABASE_URL: "x" } })).json).toMatchObject({ build: [] });
+    const before = await snapshot();
+    for (const build of [["NOPE"], ["PATH"], ["LD_PRELOAD"], "MODE"]) {
+      const r = await put({ vars: { ...vars, PATH: "/x", LD_PRELOAD: "/x" }, build });
+      expect({ build, status: r.status }).toEqual({ build, status: 400 });
+    }
+    expect(await snapshot()).toBe(before);
+    expect((await put({ vars, build: [] })).json).toMatchObject({ build: [] });
   });
 
   test("another user's project is 404 on every route, and nothing changes", async () => {

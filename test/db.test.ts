@@ -29,7 +29,7 @@ describe.skipIf(skip)("database", () => {
 
   test("two control planes migrating at once apply each migration exactly once", async () => {
     const [x, y] = await Promise.all([migrate(a), migrate(b)]);
-    expect([...x, ...y].sort()).toEqual(MIGRATIONS.map((m) => m.version));
+    expect([...x, ...y].sort((p, q) => p - q)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(await migrate(a)).toEqual([]);
     const rows = await a`SELECT version FROM schema_migrations ORDER BY version`;
     expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));

@@ -32,6 +32,47 @@ test("buildArgs: limits, file, tag, `--` before the context", () => {
   ]);
 });
 
+test("buildArgs: build-time variables by name only, values never in argv", () => {
+  const argv = buildArgs({
+    tag: "localhost/wh/app:d1",
+    contextDir: "/w/src",
+    containerfile: "/w/src/Containerfile",
+    memoryMb: 512,
+    cpus: 0.5,
+    buildArgNames: ["GREETING", "NPM_TOKEN"],
+  });
+  expect(argv).toEqual([
+    "podman",
+    "build",
+    "--pull=missing",
+    "--force-rm",
+    "--memory",
+    "512m",
+    "--memory-swap",
+    "512m",
+    "--cpu-period",
+    "100000",
+    "--cpu-quota",
+    "50000",
+    "--build-arg",
+    "GREETING",
+    "--build-arg",
+    "NPM_TOKEN",
+    "-f",
+    "/w/src/Containerfile",
+    "-t",
+    "localhost/wh/app:d1",
+    "--",
+    "/w/src",
+  ]);
+  expect(argv.some((a) => /^[A-Z_][A-Z0-9_]*=/.test(a))).toBe(false);
+});
+
+test("buildArgs: nothing that defeats the layer cache", () => {
+  const argv = buildArgs({ tag: "t", contextDir: "/c", containerfile: "/c/Containerfile", memoryMb: 1, cpus: 1 });
+  for (const flag of ["--no-cache", "--layers=false", "--squash", "--squash-all", "--pull=always", "--pull"]) expect(argv).not.toContain(flag);
+});
+
 test("cpuQuota", () => {
   expect(cpuQuota(1)).toBe(100_000);
   expect(cpuQuota(2.5)).toBe(250_000);

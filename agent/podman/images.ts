@@ -12,6 +12,12 @@ export interface BuildSpec {
   containerfile: string;
   memoryMb: number;
   cpus: number;
+  /**
+   * Build-time variables, by name only: `--build-arg KEY` without `=value`
+   * makes podman take the value from its own environment, so values never
+   * reach argv (visible to every user of the host through /proc).
+   */
+  buildArgNames?: readonly string[];
 }
 
 /** Quota in microseconds per {@link CPU_PERIOD_US} for `cpus` CPUs (at least 1 ms, the kernel's floor). */
@@ -25,6 +31,9 @@ export function cpuQuota(cpus: number): number {
  * uses a local base image when there is one instead of failing offline. No
  * --label: it costs an extra image commit (~35 ms a build); the tag
  * localhost/wh/<project>:<deployment id> is what cleanup finds images by.
+ * Nothing here defeats the layer cache (--layers is podman's default; no
+ * --no-cache, no --squash): a rebuild of the same project reuses the layers
+ * whose inputs didn't change.
  */
 export function buildArgs(spec: BuildSpec): string[] {
   return [
@@ -40,6 +49,7 @@ export function buildArgs(spec: BuildSpec): string[] {
     String(CPU_PERIOD_US),
     "--cpu-quota",
     String(cpuQuota(spec.cpus)),
+    ...(spec.buildArgNames ?? []).flatMap((k) => ["--build-arg", k]),
     "-f",
     spec.containerfile,
     "-t",

@@ -3,6 +3,7 @@
  * tasks share.
  */
 import type { ContainerReport, MessageBody } from "../../src/protocol/hub";
+import type { BuildSlots } from "../build-slots";
 import type { BuildImages } from "../builders/images";
 import { run, runChecked } from "../exec";
 import { parsePort, parsePs, portArgs, psByNameArgs } from "../podman/containers";
@@ -22,6 +23,8 @@ export interface TaskContext {
   buildCpus: number;
   /** Base images of generated builds (repositories without a Containerfile); the defaults when absent. */
   buildImages?: BuildImages;
+  /** At most this many builds at once (WH_MAX_CONCURRENT_BUILDS); absent: no limit. */
+  buildSlots?: BuildSlots;
   /** Sends a job.status to the hub (buffered while disconnected). */
   report(status: JobStatus): void;
   /** Sends one log line of a deployment. */

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DeployJob } from "../../src/protocol/hub";
-import { checkDeployJob, cleanLeftovers, deploy, findContainerfile, writeEnvFile } from "./deploy";
+import { checkDeployJob, cleanLeftovers, deploy, findContainerfile, formatDuration, writeEnvFile } from "./deploy";
 import type { JobStatus, TaskContext } from "./context";
 import { RuntimeLogs } from "./runtime-logs";
 
@@ -29,6 +29,7 @@ const job: DeployJob = {
 
 test("a sound job passes", () => {
   expect(checkDeployJob(job)).toBeNull();
+  expect(checkDeployJob({ ...job, build_env: { GREETING: "hi there", NPM_TOKEN: "t" }, build_timeout_s: 30 })).toBeNull();
   expect(checkDeployJob({ ...job, repo_url: "file:///srv/r", allow_local_repos: true, dockerfile: "docker/Containerfile" })).toBeNull();
 });
 
@@ -60,6 +61,13 @@ test("hostile or broken jobs are refused before anything runs", () => {
     [{ env: { "A=B": "x" } }, /env key/],
     [{ env: { A: "x\nB=evil" } }, /newline/],
     [{ env: { A: "x\0" } }, /NUL/],
+    [{ build_env: { "lower": "x" } }, /build env key/],
+    [{ build_env: { PATH: "/tmp/evil" } }, /reserved/],
+    [{ build_env: { CONTAINERS_CONF: "/tmp/x" } }, /reserved/],
+    [{ build_env: { LD_PRELOAD: "/tmp/x.so" } }, /reserved/],
+    [{ build_env: { A: "x\0" } }, /NUL/],
+    [{ build_timeout_s: 0 }, /build_timeout_s/],
+    [{ build_timeout_s: 1.5 }, /build_timeout_s/],
   ];
   for (const [patch, reason] of bad) expect(checkDeployJob({ ...job, ...patch })).toMatch(reason);
 });
@@ -123,4 +131,10 @@ test("cleanLeftovers removes only our clone dirs and env files", async () => {
   expect(await readdir(work)).toEqual(["keep-me"]);
   expect(await readdir(join(state, "env"))).toEqual([]);
   await cleanLeftovers(join(root, "nope"), join(root, "nope")); // missing dirs are fine
+});
+
+test("formatDuration: minutes when whole, else seconds", () => {
+  expect(formatDuration(15 * 60_000)).toBe("15 min");
+  expect(formatDuration(30_000)).toBe("30 s");
+  expect(formatDuration(90_000)).toBe("90 s");
 });

@@ -3,7 +3,7 @@
  */
 import { mkdir, mkdtemp, open, readdir, realpath, rm, stat, unlink } from "node:fs/promises";
 import { join, sep } from "node:path";
-import { ENV_KEY } from "../../src/protocol/api";
+import { ENV_KEY, RESERVED_BUILD_ENV } from "../../src/protocol/api";
 import type { DeployJob } from "../../src/protocol/hub";
 import { DEFAULT_BUILD_IMAGES, generateBuild, hasContainerfileEntry, type BuildImages, type Builder } from "../builders";
 import { describeCommand, lastLines, run, Sensitive } from "../exec";
@@ -26,7 +26,8 @@ import {
 import { waitHealthy } from "./health";
 
 export const CLONE_TIMEOUT_MS = 5 * 60_000;
-export const BUILD_TIMEOUT_MS = 30 * 60_000;
+/** A build's time limit when the job doesn't give one (the project default, build_timeout_s 900). */
+export const BUILD_TIMEOUT_MS = 15 * 60_000;
 export const RUN_TIMEOUT_MS = 2 * 60_000;
 /** Clone directories start with this, so leftovers can be told apart from anything else in the work dir. */
 export const CLONE_PREFIX = "wh-clone-";
@@ -63,6 +64,13 @@ export function checkDeployJob(job: DeployJob): string | null {
     // podman reads the env file line by line: a newline would smuggle in another variable.
     if (/[\0\n\r]/.test(v)) return `env value of ${k} contains a newline or NUL`;
   }
+  for (const [k, v] of Object.entries(job.build_env ?? {})) {
+    if (!ENV_KEY.test(k)) return `invalid build env key ${JSON.stringify(k)}`;
+    // Handed to podman through its environment: these names would change podman itself.
+    if (RESERVED_BUILD_ENV.test(k)) return `build env key ${k} is reserved`;
+    if (/\0/.test(v)) return `build env value of ${k} contains NUL`;
+  }
+  if (job.build_timeout_s !== undefined && !(Number.isInteger(job.build_timeout_s) && job.build_timeout_s > 0)) return "build_timeout_s must be a positive whole number";
   return null;
 }
 
@@ -193,20 +201,40 @@ export async function deploy(job: DeployJob, ctx: TaskContext, signal?: AbortSig
     if (chosen instanceof Error) throw chosen;
     const { containerfile } = chosen;
     const tag = imageTag(job.project_name, id);
+    const buildEnv = job.build_env ?? {};
+    const buildTimeoutMs = job.build_timeout_s !== undefined ? job.build_timeout_s * 1000 : BUILD_TIMEOUT_MS;
     const build = buildArgs({
       tag,
       contextDir: src,
       containerfile,
       memoryMb: ctx.buildMemoryMb,
       cpus: ctx.buildCpus,
+      buildArgNames: Object.keys(buildEnv),
     });
-    buildLog(`==> Building ${tag} from commit ${sha.slice(0, 12)}`);
-    buildLog(describeCommand(build));
-    const built = await run(build, { signal, timeoutMs: BUILD_TIMEOUT_MS, onLine: buildLog, maxOutputBytes: 64 * 1024 });
-    if (signal?.aborted) return failed("cancelled");
-    if (built.code !== 0) {
-      return failed(built.timedOut ? `build timed out after ${BUILD_TIMEOUT_MS / 60_000} min` : `build failed (exit ${built.code}): ${lastLine(built.stderr)}`);
+    const release = await ctx.buildSlots?.acquire(signal, () => buildLog("==> Build queued: waiting for a build slot (other builds are running on this worker)")).catch(() => null);
+    if (release === null || signal?.aborted) return failed("cancelled");
+    let built;
+    try {
+      buildLog(`==> Building ${tag} from commit ${sha.slice(0, 12)}`);
+      buildLog(describeCommand(build));
+      // Build-time values reach podman through its environment only (`--build-arg KEY` reads them there), scrubbed from its output.
+      built = await run(build, {
+        signal,
+        timeoutMs: buildTimeoutMs,
+        onLine: buildLog,
+        maxOutputBytes: 64 * 1024,
+        // A killed podman build leaves its RUN step running: kill that first.
+        killContainers: true,
+        env: Object.fromEntries(Object.entries(buildEnv).map(([k, v]) => [k, new Sensitive(v)])),
+        secrets: Object.values(buildEnv).map((v) => new Sensitive(v)),
+      });
+    } finally {
+      release?.();
     }
+    if (signal?.aborted) return failed("cancelled");
+    // podman build can exit 0 when killed (SIGTERM): a timeout fails whatever the exit code.
+    if (built.timedOut) return failed(`build timed out after ${formatDuration(buildTimeoutMs)}`);
+    if (built.code !== 0) return failed(`build failed (exit ${built.code}): ${lastLine(built.stderr)}`);
 
     report(ctx, { deployment_id: id, status: "starting" });
     buildLog(`==> Starting container ${name}`);
@@ -265,6 +293,12 @@ export async function deploy(job: DeployJob, ctx: TaskContext, signal?: AbortSig
   } finally {
     if (jobDir) await rm(jobDir, { recursive: true, force: true }).catch(() => {});
   }
+}
+
+/** `15 min`, `90 s`: how long a build was allowed. */
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s % 60 === 0 ? `${s / 60} min` : `${s} s`;
 }
 
 function lastLine(text: string): string {

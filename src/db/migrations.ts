@@ -13,6 +13,7 @@ import m0006 from "../../sql/0006_alerts.sql" with { type: "text" };
 import m0007 from "../../sql/0007_gitproviders.sql" with { type: "text" };
 import m0008 from "../../sql/0008_fleet.sql" with { type: "text" };
 import m0009 from "../../sql/0009_builders.sql" with { type: "text" };
+import m0010 from "../../sql/0010_build_settings.sql" with { type: "text" };
 
 /** Every migration, in order. A unit test checks this list matches sql/. */
 export const MIGRATIONS: { version: number; name: string; text: string }[] = [
@@ -25,6 +26,7 @@ export const MIGRATIONS: { version: number; name: string; text: string }[] = [
   { version: 7, name: "0007_gitproviders.sql", text: m0007 },
   { version: 8, name: "0008_fleet.sql", text: m0008 },
   { version: 9, name: "0009_builders.sql", text: m0009 },
+  { version: 10, name: "0010_build_settings.sql", text: m0010 },
 ];
 
 /** Any constant that is ours; both control planes compute the same one. */

@@ -16,7 +16,7 @@ export function envPlugin(ctx: AppContext) {
       response: envView,
       detail: { summary: "Read env vars (masked unless ?reveal=true)" },
     })
-    .put("/", ({ user, params, body }) => env.put(ctx, user, params.id, body.vars), {
+    .put("/", ({ user, params, body }) => env.put(ctx, user, params.id, body.vars, body.build), {
       auth: "write",
       params: idParam,
       body: envPut,

@@ -26,6 +26,7 @@ import { deleteProject, findProject, insertProject, type ProjectRow, type Viewer
 import { projectUrl, remove as removeProject } from "../projects/service";
 import { createForTarget } from "../deployments/service";
 import { decryptedEnv, put as putEnv } from "../envvars/service";
+import { listBuildKeys } from "../envvars/queries";
 import { resolveSession, type RequestMeta } from "../sessions/service";
 import type { CallbackQuery, GitLink, ProjectGit, ProjectGitInput, ProjectGitPatch, Repo } from "./model";
 import {
@@ -652,13 +653,13 @@ async function ensurePreview(ctx: AppContext, parentId: string, n: number, actor
   await ensureHook(ctx, id);
   await copyLinkToPreview(ctx.sql, parentId, id);
   const env = await decryptedEnv(ctx, parentId);
-  if (Object.keys(env).length > 0) await putEnv(ctx, actor, id, env);
+  if (Object.keys(env).length > 0) await putEnv(ctx, actor, id, env, await listBuildKeys(ctx.sql, parentId));
   await audit(ctx.sql, actor, "git.preview_create", { target_type: "project", target_id: id, detail: { preview_of: parentId, pr_number: n, name } });
   return { id, name };
 }
 
 function previewSettings(p: ProjectRow, name: string) {
-  return { name, repo_url: p.repo_url, branch: p.branch, dockerfile: p.dockerfile, port: p.port, memory_mb: p.memory_mb, cpus: p.cpus, health_path: p.health_path };
+  return { name, repo_url: p.repo_url, branch: p.branch, dockerfile: p.dockerfile, port: p.port, memory_mb: p.memory_mb, cpus: p.cpus, health_path: p.health_path, build_timeout_s: p.build_timeout_s };
 }
 
 async function removePreview(ctx: AppContext, pv: PreviewRow, actor: Actor): Promise<void> {

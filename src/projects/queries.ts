@@ -12,6 +12,7 @@ export type ProjectRow = {
   memory_mb: number;
   cpus: number;
   health_path: string;
+  build_timeout_s: number;
   current_deployment_id: string | null;
   current_status: string | null;
   worker_id: string | null;
@@ -25,7 +26,7 @@ export type Viewer = { id: string; role: "admin" | "member" };
 const visible = (sql: Sql, v: Viewer) => (v.role === "admin" ? sql`true` : sql`p.owner_id = ${v.id}`);
 
 const columns = (sql: Sql) => sql`
-  p.id, p.owner_id, p.name, p.repo_url, p.branch, p.dockerfile, p.port, p.memory_mb, p.cpus, p.health_path,
+  p.id, p.owner_id, p.name, p.repo_url, p.branch, p.dockerfile, p.port, p.memory_mb, p.cpus, p.health_path, p.build_timeout_s,
   p.current_deployment_id, d.status AS current_status, d.worker_id, p.created_at, p.updated_at`;
 
 export async function listProjects(sql: Sql, v: Viewer): Promise<ProjectRow[]> {
@@ -43,8 +44,8 @@ export async function findProject(sql: Sql, v: Viewer, id: string): Promise<Proj
 
 export async function insertProject(sql: Sql, ownerId: string, p: ProjectCreate): Promise<string> {
   const [row] = await sql<{ id: string }[]>`
-    INSERT INTO projects (owner_id, name, repo_url, branch, dockerfile, port, memory_mb, cpus, health_path)
-    VALUES (${ownerId}, ${p.name}, ${p.repo_url}, ${p.branch}, ${p.dockerfile}, ${p.port}, ${p.memory_mb}, ${p.cpus}, ${p.health_path})
+    INSERT INTO projects (owner_id, name, repo_url, branch, dockerfile, port, memory_mb, cpus, health_path, build_timeout_s)
+    VALUES (${ownerId}, ${p.name}, ${p.repo_url}, ${p.branch}, ${p.dockerfile}, ${p.port}, ${p.memory_mb}, ${p.cpus}, ${p.health_path}, ${p.build_timeout_s})
     RETURNING id`;
   return row!.id;
 }

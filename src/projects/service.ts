@@ -29,6 +29,7 @@ export function toProject(ctx: Pick<AppContext, "config">, r: ProjectRow): Proje
     memory_mb: r.memory_mb,
     cpus: r.cpus,
     health_path: r.health_path,
+    build_timeout_s: r.build_timeout_s,
     url: projectUrl(ctx, r.name),
     status: r.current_status ?? "new",
     current_deployment_id: r.current_deployment_id,

@@ -70,6 +70,8 @@ export const projectCreate = z.object({
   memory_mb: z.number().int().min(16).max(1024 * 1024).default(256),
   cpus: z.number().min(0.01).max(256).default(0.5),
   health_path: healthPath.default("/"),
+  /** The agent kills a build running longer and the deployment fails with "build timed out". */
+  build_timeout_s: z.number().int().min(30).max(7200).default(900),
   /** Optional: the repository at a linked git account (GET /v1/git-links) that repo_url points at. */
   git: projectGitInput.optional(),
 }).strict();
@@ -88,6 +90,7 @@ export const project = z.object({
   memory_mb: z.number(),
   cpus: z.number(),
   health_path: z.string(),
+  build_timeout_s: z.number(),
   url: z.string(),
   status: z.string(),
   current_deployment_id: z.string().nullable(),
@@ -98,14 +101,30 @@ export const project = z.object({
 export type Project = z.infer<typeof project>;
 
 export const ENV_KEY = /^[A-Z_][A-Z0-9_]*$/;
-export const envPut = z.object({
-  vars: z.record(
-    z.string().max(256).regex(ENV_KEY, "env keys must match [A-Z_][A-Z0-9_]*"),
-    z.string().max(64 * 1024).refine((v) => !/[\0\n\r]/.test(v), "values can't hold NUL, CR or LF"),
-  ),
-}).strict();
+/**
+ * Names a build-time variable can't have: the agent hands build-time values to
+ * `podman build` through its environment, where these would change podman itself.
+ */
+export const RESERVED_BUILD_ENV = /^(PATH|HOME|USER|LOGNAME|SHELL|TMPDIR|LANG|TZ|LC_[A-Z0-9_]*|XDG_[A-Z0-9_]*|CONTAINERS_[A-Z0-9_]*|_CONTAINERS_[A-Z0-9_]*|BUILDAH_[A-Z0-9_]*|PODMAN_[A-Z0-9_]*|STORAGE_[A-Z0-9_]*|REGISTRY_[A-Z0-9_]*|LD_[A-Z0-9_]*|DBUS_[A-Z0-9_]*|NOTIFY_SOCKET|SSL_CERT_[A-Z0-9_]*)$/;
+export const envPut = z
+  .object({
+    vars: z.record(
+      z.string().max(256).regex(ENV_KEY, "env keys must match [A-Z_][A-Z0-9_]*"),
+      z.string().max(64 * 1024).refine((v) => !/[\0\n\r]/.test(v), "values can't hold NUL, CR or LF"),
+    ),
+    /**
+     * Keys of `vars` that are also build-time: passed to the build as build arguments (ARG) as well as to the
+     * container. Absent: the keys that were build-time stay so.
+     */
+    build: z
+      .array(z.string().max(256).refine((k) => !RESERVED_BUILD_ENV.test(k), "this name is reserved for the build's own environment"))
+      .max(500)
+      .optional(),
+  })
+  .strict()
+  .refine((b) => (b.build ?? []).every((k) => k in b.vars), { message: "every build key must be one of vars", path: ["build"] });
 export type EnvPut = z.infer<typeof envPut>;
-export const envView = z.object({ vars: z.record(z.string(), z.string()), revealed: z.boolean() });
+export const envView = z.object({ vars: z.record(z.string(), z.string()), build: z.array(z.string()), revealed: z.boolean() });
 
 const commitSha = z.string().regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/, "must be a full commit SHA (40 or 64 lowercase hex)");
 

@@ -110,6 +110,10 @@ export const deployJob = z.object({
   cpus: z.number(),
   health_path: z.string(),
   env: z.record(z.string(), z.string()),
+  /** Build-time variables: given to `podman build` as `--build-arg KEY` with the value in its environment, never argv. */
+  build_env: z.record(z.string(), z.string()).optional(),
+  /** The agent kills a longer build ("build timed out"); absent: the agent's default. */
+  build_timeout_s: z.number().int().positive().optional(),
   allow_local_repos: z.boolean(),
   /**
    * HTTP credential for a private repository (a linked git account's token):

@@ -6,22 +6,23 @@
 import type { AppContext } from "../context";
 import { coalesced } from "../util/coalesce";
 import type { ProjectRow } from "../projects/queries";
-import { decryptedEnv } from "../envvars/service";
+import { buildEnv, decryptedEnv } from "../envvars/service";
 import { cloneCredential } from "../gitproviders/service";
 import { insertLogLines, queuedForPlacement, placeOnWorker, setPendingReason, unplace } from "../deployments/queries";
 
 type ProjectForJob = Pick<
   ProjectRow,
-  "id" | "name" | "repo_url" | "branch" | "dockerfile" | "port" | "memory_mb" | "cpus" | "health_path"
+  "id" | "name" | "repo_url" | "branch" | "dockerfile" | "port" | "memory_mb" | "cpus" | "health_path" | "build_timeout_s"
 >;
 
 /** Sends the deploy job of a deployment already placed on `workerId`; false if the worker is gone. */
 export async function dispatchDeploy(ctx: AppContext, deploymentId: string, workerId: string): Promise<boolean> {
   const [p] = await ctx.sql<(ProjectForJob & { requested_sha: string | null; placement_epoch: number })[]>`
-    SELECT p.id, p.name, p.repo_url, COALESCE(d.requested_branch, p.branch) AS branch, p.dockerfile, p.port, p.memory_mb, p.cpus, p.health_path, d.requested_sha, d.placement_epoch
+    SELECT p.id, p.name, p.repo_url, COALESCE(d.requested_branch, p.branch) AS branch, p.dockerfile, p.port, p.memory_mb, p.cpus, p.health_path, p.build_timeout_s, d.requested_sha, d.placement_epoch
     FROM deployments d JOIN projects p ON p.id = d.project_id WHERE d.id = ${deploymentId}`;
   if (!p) return false;
   const env = await decryptedEnv(ctx, p.id);
+  const build_env = await buildEnv(ctx, p.id, env);
   const clone_token = await cloneCredential(ctx, p.id); // private repositories of a linked git account
   return ctx.hub.send(workerId, "job.deploy", {
     deployment_id: deploymentId,
@@ -37,6 +38,8 @@ export async function dispatchDeploy(ctx: AppContext, deploymentId: string, work
     cpus: p.cpus,
     health_path: p.health_path,
     env,
+    build_env,
+    build_timeout_s: p.build_timeout_s,
     allow_local_repos: ctx.config.WH_ALLOW_LOCAL_REPOS,
     ...(clone_token ? { clone_token } : {}),
   });
