@@ -14,6 +14,7 @@ import m0007 from "../../sql/0007_gitproviders.sql" with { type: "text" };
 import m0008 from "../../sql/0008_fleet.sql" with { type: "text" };
 import m0009 from "../../sql/0009_builders.sql" with { type: "text" };
 import m0010 from "../../sql/0010_build_settings.sql" with { type: "text" };
+import m0011 from "../../sql/0011_pending.sql" with { type: "text" };
 
 /** Every migration, in order. A unit test checks this list matches sql/. */
 export const MIGRATIONS: { version: number; name: string; text: string }[] = [
@@ -27,6 +28,7 @@ export const MIGRATIONS: { version: number; name: string; text: string }[] = [
   { version: 8, name: "0008_fleet.sql", text: m0008 },
   { version: 9, name: "0009_builders.sql", text: m0009 },
   { version: 10, name: "0010_build_settings.sql", text: m0010 },
+  { version: 11, name: "0011_pending.sql", text: m0011 },
 ];
 
 /** Any constant that is ours; both control planes compute the same one. */

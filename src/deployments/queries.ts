@@ -41,16 +41,18 @@ export type DeploymentRow = {
 /** The states each state may be entered from. Anything else is refused by the UPDATE. */
 export const TRANSITIONS: Record<DeploymentStatus, DeploymentStatus[]> = {
   queued: [],
+  pending: [],
   building: ["queued"],
   starting: ["building", "stopped"],
   running: ["starting"],
-  failed: ["queued", "building", "starting", "running"],
+  failed: ["queued", "pending", "building", "starting", "running"],
   stopped: ["running", "starting"],
   superseded: ["running", "starting", "stopped"],
 };
 
 const STAMP: Record<DeploymentStatus, string> = {
   queued: "queued_at",
+  pending: "queued_at",
   building: "building_at",
   starting: "starting_at",
   running: "running_at",
@@ -128,7 +130,7 @@ export const STABLE_AFTER_S = 300;
  */
 export async function placeOnWorker(sql: Sql, deploymentId: string, mb: number): Promise<string | null> {
   return sql.begin(async (tx) => {
-    const [d] = await tx`SELECT id FROM deployments WHERE id = ${deploymentId} AND status = 'queued' AND worker_id IS NULL FOR UPDATE SKIP LOCKED`;
+    const [d] = await tx`SELECT id FROM deployments WHERE id = ${deploymentId} AND status IN ('queued', 'pending') AND worker_id IS NULL FOR UPDATE SKIP LOCKED`;
     if (!d) return null;
     const [w] = await tx<{ id: string }[]>`
       UPDATE workers SET allocated_mb = allocated_mb + ${mb}
@@ -143,7 +145,7 @@ export async function placeOnWorker(sql: Sql, deploymentId: string, mb: number):
       RETURNING id`;
     if (!w) return null;
     // A new placement epoch fences off whatever an earlier placement of this deployment may still do.
-    await tx`UPDATE deployments SET worker_id = ${w.id}, reserved_mb = ${mb}, pending_reason = NULL,
+    await tx`UPDATE deployments SET worker_id = ${w.id}, reserved_mb = ${mb}, pending_reason = NULL, status = 'queued',
       placement_epoch = placement_epoch + 1 WHERE id = ${deploymentId}`;
     return w.id;
   });
@@ -190,11 +192,17 @@ export async function releaseAllForProject(sql: Q, projectId: string): Promise<{
 export async function queuedForPlacement(sql: Q, limit = 100) {
   return sql<{ id: string; project_id: string; memory_mb: number }[]>`
     SELECT d.id, d.project_id, p.memory_mb FROM deployments d JOIN projects p ON p.id = d.project_id
-    WHERE d.status = 'queued' AND d.worker_id IS NULL ORDER BY d.queued_at LIMIT ${limit}`;
+    WHERE d.status IN ('queued', 'pending') AND d.worker_id IS NULL ORDER BY d.queued_at LIMIT ${limit}`;
 }
 
-export async function setPendingReason(sql: Q, id: string, reason: string | null): Promise<void> {
-  await sql`UPDATE deployments SET pending_reason = ${reason} WHERE id = ${id} AND status = 'queued'`;
+/** No room: the deployment waits in `pending` with the reason. True when it just became pending. */
+export async function markPending(sql: Q, id: string, reason: string): Promise<boolean> {
+  const [r] = await sql<{ was: string }[]>`
+    UPDATE deployments d SET pending_reason = ${reason}, status = 'pending'
+    FROM (SELECT status AS was FROM deployments WHERE id = ${id}) old
+    WHERE d.id = ${id} AND d.status IN ('queued', 'pending') AND d.worker_id IS NULL
+    RETURNING old.was`;
+  return r?.was === "queued";
 }
 
 /** Takes a placed-but-unsent deployment back off its worker (the worker vanished in between). */

@@ -25,13 +25,13 @@ export async function nextDrainMoves(sql: Q): Promise<MoveCandidate[]> {
     WHERE w.draining AND w.status = 'online' AND d.status = 'running' AND d.moving_to IS NULL
       AND NOT EXISTS (
         SELECT 1 FROM deployments x JOIN deployments m ON m.id = x.moving_to
-        WHERE x.worker_id = w.id AND m.status IN ('queued', 'building', 'starting'))
+        WHERE x.worker_id = w.id AND m.status IN ('queued', 'pending', 'building', 'starting'))
     ORDER BY w.id, d.running_at DESC NULLS LAST`;
 }
 
 export async function movesInFlight(sql: Q): Promise<number> {
   const [r] = await sql<{ n: number }[]>`
-    SELECT count(*)::int AS n FROM deployments WHERE moved_from IS NOT NULL AND status IN ('queued', 'building', 'starting')`;
+    SELECT count(*)::int AS n FROM deployments WHERE moved_from IS NOT NULL AND status IN ('queued', 'pending', 'building', 'starting')`;
   return r!.n;
 }
 

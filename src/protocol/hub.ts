@@ -11,6 +11,8 @@ export const MAX_CLOCK_SKEW_MS = 60_000;
 
 export const deploymentStatus = z.enum([
   "queued",
+  /** No online worker has room yet; placed as soon as room appears. */
+  "pending",
   "building",
   "starting",
   "running",

@@ -8,7 +8,7 @@ import { coalesced } from "../util/coalesce";
 import type { ProjectRow } from "../projects/queries";
 import { buildEnv, decryptedEnv } from "../envvars/service";
 import { cloneCredential } from "../gitproviders/service";
-import { insertLogLines, queuedForPlacement, placeOnWorker, setPendingReason, unplace } from "../deployments/queries";
+import { insertLogLines, queuedForPlacement, placeOnWorker, markPending, unplace } from "../deployments/queries";
 
 type ProjectForJob = Pick<
   ProjectRow,
@@ -50,7 +50,7 @@ async function schedulePass(ctx: AppContext): Promise<void> {
     const workerId = await placeOnWorker(ctx.sql, d.id, d.memory_mb);
     if (!workerId) {
       const reason = `waiting for an online worker with ${d.memory_mb} MB free`;
-      await setPendingReason(ctx.sql, d.id, reason);
+      if (await markPending(ctx.sql, d.id, reason)) ctx.events.emit("deployment", { deployment_id: d.id, project_id: d.project_id, status: "pending" });
       continue;
     }
     if (await dispatchDeploy(ctx, d.id, workerId)) {

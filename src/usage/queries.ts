@@ -117,7 +117,7 @@ export async function quotaFigures(sql: Q, userId: string, exceptProject: string
       (SELECT coalesce(sum(memory_mb), 0) FROM projects WHERE owner_id = ${userId} AND id IS DISTINCT FROM ${exceptProject}::uuid)::int AS total_memory_mb,
       (SELECT coalesce(max(memory_mb), 0) FROM projects WHERE owner_id = ${userId} AND id IS DISTINCT FROM ${exceptProject}::uuid)::int AS largest_app_memory_mb,
       (SELECT count(*) FROM deployments d JOIN projects p ON p.id = d.project_id
-        WHERE p.owner_id = ${userId} AND d.status IN ('queued', 'building'))::int AS concurrent_builds`;
+        WHERE p.owner_id = ${userId} AND d.status IN ('queued', 'pending', 'building'))::int AS concurrent_builds`;
   return row!;
 }
 
