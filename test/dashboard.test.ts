@@ -463,7 +463,7 @@ describe.skipIf(skip)("dashboard in a real browser", () => {
     await signIn(page, member);
     await page.waitForURL(/\/projects$/);
     await page.waitForSelector("text=No projects yet");
-    expect(await page.locator("header nav a").allTextContents()).toEqual(["Projects", "Audit log", "Account"]);
+    expect(await page.locator("header nav a").allTextContents()).toEqual(["Projects", "Alerts", "Usage", "Audit log", "Account"]);
     for (const path of ["/workers", "/users"]) {
       await page.goto(base + path);
       await page.waitForSelector("h1:text-is('Admins only')");

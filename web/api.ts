@@ -18,6 +18,12 @@ import type { Passkey } from "../src/passkeys/model";
 import type { SecondFactorInput, activateResponse, enrollResponse } from "../src/totp/model";
 import type { loginResponse } from "../src/auth/routes";
 import type { Me, Providers, SessionView, SetupStatus, TokenCreated } from "./shapes";
+import type { ProjectMetrics, WorkerMetrics } from "../src/metrics/model";
+import type { Alert as AlertView, AlertQuery, Rule, RulePatch, ruleCreate } from "../src/alerts/model";
+import type { Channel, ChannelPatch, TestResult, channelCreate } from "../src/notifications/model";
+import type { UsageFigures, UsageReport } from "../src/usage/model";
+import type { Domain } from "../src/domains/model";
+import type { Branch, GitLink, ProjectGit, ProjectGitPatch, Repo, gitProvider, webhookSecret } from "../src/gitproviders/model";
 
 export type { Deployment, Project, Worker, UserView, TokenView, Passkey, Me, Providers, SessionView, TokenCreated };
 export type ProjectInput = z.input<typeof projectCreate>;
@@ -31,6 +37,9 @@ export type UserCreated = UserView & { invite_url: string | null };
 export type TokenInput = z.input<typeof tokenCreate>;
 export type UserInput = z.input<typeof userCreate>;
 export type Created = z.infer<typeof deploymentCreated>;
+export type { ProjectMetrics, WorkerMetrics, AlertView, Rule, RulePatch, Channel, ChannelPatch, TestResult, UsageFigures, UsageReport };
+export type RuleCreate = z.input<typeof ruleCreate>;
+export type ChannelCreate = z.input<typeof channelCreate>;
 export type SignedIn = { status: "ok"; user: { id: string; email: string; role: string } };
 
 export class ApiFailure extends Error {
@@ -165,5 +174,46 @@ export const api = {
   createUser: (u: UserInput) => request<UserCreated>("POST", "/v1/users", u),
   patchUser: (id: string, p: UserPatch) => request<UserView>("PATCH", `/v1/users/${id}`, p),
   audit: (f: AuditFilter) => request<AuditPage>("GET", `/v1/audit-events${qs(f)}`),
+
+  // Custom domains (src/domains)
+  domains: (projectId: string) => request<{ domains: Domain[] }>("GET", `/v1/projects/${projectId}/domains`),
+  addDomain: (projectId: string, hostname: string) => request<Domain>("POST", `/v1/projects/${projectId}/domains`, { hostname }),
+  verifyDomain: (id: string) => request<Domain>("POST", `/v1/domains/${id}/verify`),
+  deleteDomain: (id: string) => request<void>("DELETE", `/v1/domains/${id}`),
+
+  // Git providers (src/gitproviders)
+  gitProviders: () => request<{ providers: GitProvider[] }>("GET", "/v1/git-providers"),
+  gitLinks: () => request<{ links: GitLink[] }>("GET", "/v1/git-links"),
+  unlinkGit: (id: string) => request<void>("DELETE", `/v1/git-links/${id}`),
+  gitRepos: (linkId: string, query: string, signal?: AbortSignal) => request<{ repos: Repo[] }>("GET", `/v1/git-links/${linkId}/repos${qs({ query })}`, undefined, { signal }),
+  gitBranches: (linkId: string, repo: string) => request<{ branches: Branch[] }>("GET", `/v1/git-links/${linkId}/repos/${encodeURIComponent(repo)}/branches`),
+  projectGit: (projectId: string) => request<ProjectGit>("GET", `/v1/projects/${projectId}/git`),
+  patchProjectGit: (projectId: string, p: ProjectGitPatch) => request<ProjectGit>("PATCH", `/v1/projects/${projectId}/git`, p),
+  webhookSecret: (projectId: string) => request<WebhookSecret>("GET", `/v1/projects/${projectId}/git/webhook-secret`),
+  reinstallWebhook: (projectId: string) => request<ProjectGit>("POST", `/v1/projects/${projectId}/git/webhook`),
+
+  // Fleet operations: metrics, drain, alerts, notification channels, usage
+  workerMetrics: (id: string, from?: string) => request<WorkerMetrics>("GET", `/v1/workers/${id}/metrics${qs({ from })}`),
+  projectMetrics: (id: string, from: string) => request<ProjectMetrics>("GET", `/v1/projects/${id}/metrics${qs({ from })}`),
+  drainWorker: (id: string, drain: boolean) => request<Worker>("POST", `/v1/workers/${id}/${drain ? "drain" : "undrain"}`),
+  alerts: (q: Partial<AlertQuery> = {}) => request<{ alerts: AlertView[] }>("GET", `/v1/alerts${qs(q)}`),
+  ackAlert: (id: string) => request<AlertView>("POST", `/v1/alerts/${id}/ack`),
+  silenceAlert: (id: string, until: string | null) => request<AlertView>("POST", `/v1/alerts/${id}/silence`, { until }),
+  alertRules: () => request<{ rules: Rule[] }>("GET", "/v1/alert-rules"),
+  createAlertRule: (r: RuleCreate) => request<Rule>("POST", "/v1/alert-rules", r),
+  patchAlertRule: (id: string, p: RulePatch) => request<Rule>("PATCH", `/v1/alert-rules/${id}`, p),
+  deleteAlertRule: (id: string) => request<void>("DELETE", `/v1/alert-rules/${id}`),
+  channels: () => request<{ channels: Channel[] }>("GET", "/v1/notification-channels"),
+  createChannel: (c: ChannelCreate) => request<Channel>("POST", "/v1/notification-channels", c),
+  patchChannel: (id: string, p: ChannelPatch) => request<Channel>("PATCH", `/v1/notification-channels/${id}`, p),
+  deleteChannel: (id: string) => request<void>("DELETE", `/v1/notification-channels/${id}`),
+  testChannel: (id: string) => request<TestResult>("POST", `/v1/notification-channels/${id}/test`),
+  usageUrl: (from: string, to: string, format?: "csv") => `/v1/usage${qs({ from, to, format })}`,
+  usage: (from: string, to: string) => request<UsageReport>("GET", `/v1/usage${qs({ from, to })}`),
 };
+
+export type { Domain, DnsRecord } from "../src/domains/model";
+export type { Branch, GitLink, ProjectGit, ProjectGitPatch, Repo } from "../src/gitproviders/model";
+export type GitProvider = z.infer<typeof gitProvider>;
+export type WebhookSecret = z.infer<typeof webhookSecret>;
 

@@ -16,6 +16,9 @@ import { ProjectsPage } from "./pages/Projects";
 import { InvitePage, SignInPage } from "./pages/SignIn";
 import { UsersPage } from "./pages/Users";
 import { WorkersPage } from "./pages/Workers";
+import { WorkerDetailPage } from "./pages/WorkerDetail";
+import { AlertsPage } from "./pages/Alerts";
+import { UsagePage } from "./pages/Usage";
 import { match, navigate, path, startRouter } from "./router";
 
 function AdminOnly() {
@@ -39,7 +42,7 @@ function NotFound() {
   );
 }
 
-const TABS = new Set(["deployments", "logs", "env", "settings"]);
+const TABS = new Set(["deployments", "logs", "env", "domains", "settings", "metrics"]);
 
 function Page() {
   const p = path.value;
@@ -47,6 +50,10 @@ function Page() {
   const proj = match("/projects/:id/:tab?", p);
   if (proj && (!proj.tab || TABS.has(proj.tab))) return <ProjectPage key={proj.id} id={proj.id!} tab={(proj.tab ?? "deployments") as Tab} />;
   if (p === "/workers") return isAdmin.value ? <WorkersPage /> : <AdminOnly />;
+  const worker = match("/workers/:id", p);
+  if (worker) return isAdmin.value ? <WorkerDetailPage key={worker.id} id={worker.id!} /> : <AdminOnly />;
+  if (p === "/alerts") return <AlertsPage />;
+  if (p === "/usage") return <UsagePage />;
   if (p === "/users") return isAdmin.value ? <UsersPage /> : <AdminOnly />;
   if (p === "/audit") return <AuditPage />;
   if (p === "/account") return <AccountPage />;

@@ -19,7 +19,7 @@ const TYPES: Record<string, string> = {
 };
 
 /** Paths the single-page app routes (see web/main.tsx). */
-export const DEEP_LINKS = ["/signin", "/invite", "/projects", "/projects/*", "/workers", "/users", "/audit", "/account"];
+export const DEEP_LINKS = ["/signin", "/invite", "/projects", "/projects/*", "/workers", "/workers/*", "/alerts", "/usage", "/users", "/audit", "/account"];
 
 type Asset = { gz: Uint8Array<ArrayBuffer>; raw: Uint8Array<ArrayBuffer> | null; type: string };
 

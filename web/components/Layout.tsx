@@ -27,6 +27,8 @@ export function Layout({ children }: { children: ComponentChildren }) {
           <NavLink href="/projects">Projects</NavLink>
           {isAdmin.value && <NavLink href="/workers">Workers</NavLink>}
           {isAdmin.value && <NavLink href="/users">Users</NavLink>}
+          <NavLink href="/alerts">Alerts</NavLink>
+          <NavLink href="/usage">Usage</NavLink>
           <NavLink href="/audit">Audit log</NavLink>
           <NavLink href="/account">Account</NavLink>
         </nav>

@@ -12,11 +12,14 @@ import type { LiveDeployment, LiveWorker } from "../shapes";
 /** True while the live connection is down (after it was asked for). */
 export const down = signal(false);
 
-type Handlers = { deployment: ((e: LiveDeployment) => void)[]; worker: ((e: LiveWorker) => void)[]; resync: (() => void)[] };
-const handlers: Handlers = { deployment: [], worker: [], resync: [] };
+/** `event: alert`: an alert changed status. */
+export type LiveAlert = { alert_id: string; rule_id: string; status: string; project_id: string | null };
+type Handlers = { deployment: ((e: LiveDeployment) => void)[]; worker: ((e: LiveWorker) => void)[]; alert: ((e: LiveAlert) => void)[]; resync: (() => void)[] };
+const handlers: Handlers = { deployment: [], worker: [], alert: [], resync: [] };
 
 export const onDeployment = (fn: (e: LiveDeployment) => void) => void handlers.deployment.push(fn);
 export const onWorker = (fn: (e: LiveWorker) => void) => void handlers.worker.push(fn);
+export const onAlert = (fn: (e: LiveAlert) => void) => void handlers.alert.push(fn);
 /** Called after the connection comes back: events may have been missed. */
 export const onResync = (fn: () => void) => void handlers.resync.push(fn);
 
@@ -71,6 +74,10 @@ function connect() {
   es.addEventListener("worker", (e) => {
     const w = parse<LiveWorker>(e);
     if (w) for (const fn of handlers.worker) fn(w);
+  });
+  es.addEventListener("alert", (e) => {
+    const a = parse<LiveAlert>(e);
+    if (a) for (const fn of handlers.alert) fn(a);
   });
   es.onerror = () => {
     if (source !== es) return;

@@ -1,5 +1,6 @@
 /** Account: profile, two-factor (TOTP with a QR code, recovery codes once), passkeys, sessions, API tokens. */
 import { useEffect, useState } from "preact/hooks";
+import { GitLinks } from "../components/GitLinks";
 import { QrCode } from "../components/QrCode";
 import { Alert, Button, CopyButton, Field, Loading, Section, Select, Time, useTitle } from "../components/ui";
 import * as acct from "../models/account";
@@ -365,6 +366,9 @@ export function AccountPage() {
       </Section>
       <Section title="API tokens" id="tokens">
         <Tokens />
+      </Section>
+      <Section title="Git accounts" id="git-accounts">
+        <GitLinks />
       </Section>
     </>
   );

@@ -4,7 +4,9 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import type { Deployment, Project } from "../api";
+import { GitSettings } from "../components/GitSettings";
 import { LogView } from "../components/LogView";
+import { DomainsPanel } from "./Domains";
 import { ActionButton, Alert, Button, Field, Loading, Status, Time, duration, useTitle } from "../components/ui";
 import { actionOf, deploymentsOf, listErrors, loadDeployments, redeploy, runAction, type ProjectAction } from "../models/deployments";
 import * as env from "../models/env";
@@ -14,12 +16,15 @@ import { isAdmin, me } from "../models/session";
 import { loadUsers, userEmail, users } from "../models/users";
 import { loadWorkers, workerName, workers } from "../models/workers";
 import { navigate, query } from "../router";
+import { MetricsTab } from "./ProjectMetrics";
 
 const TABS = [
   ["deployments", "Deployments"],
   ["logs", "Logs"],
   ["env", "Environment"],
+  ["domains", "Domains"],
   ["settings", "Settings"],
+  ["metrics", "Metrics"],
 ] as const;
 export type Tab = (typeof TABS)[number][0];
 
@@ -372,6 +377,7 @@ function SettingsTab({ p }: { p: Project }) {
   const err = settingsForm.fields.value;
   return (
     <>
+      <GitSettings p={p} />
       <form
         class="card grid-form"
         aria-labelledby="settings-h"
@@ -504,7 +510,9 @@ export function ProjectPage({ id, tab }: { id: string; tab: Tab }) {
       {tab === "deployments" && <DeploymentsTab p={p} />}
       {tab === "logs" && <LogsTab p={p} />}
       {tab === "env" && <EnvTab p={p} />}
+      {tab === "domains" && <DomainsPanel p={p} />}
       {tab === "settings" && <SettingsTab key={p.id} p={p} />}
+      {tab === "metrics" && <MetricsTab p={p} />}
     </>
   );
 }

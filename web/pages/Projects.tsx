@@ -1,6 +1,7 @@
 /** The projects list (status, current deployment, URL, worker) and the new-project form. */
 import { useEffect, useState } from "preact/hooks";
 import type { ProjectInput } from "../api";
+import { GitRepoPicker, type GitPick } from "../components/GitRepoPicker";
 import { Alert, Button, Field, Loading, Status, Time, useTitle } from "../components/ui";
 import { createForm, createProject, listError, loadProjects, order, projectSignal } from "../models/projects";
 import { isAdmin } from "../models/session";
@@ -47,6 +48,7 @@ const num = (v: string) => (v.trim() === "" ? undefined : Number(v));
 export function NewProjectForm({ onDone }: { onDone: () => void }) {
   const [f, setF] = useState({ name: "", repo_url: "", branch: "", dockerfile: "", port: "", health_path: "", memory_mb: "", cpus: "" });
   const set = (k: keyof typeof f) => (e: { currentTarget: HTMLInputElement }) => setF({ ...f, [k]: e.currentTarget.value });
+  const [pick, setPick] = useState<GitPick | null>(null);
   const err = createForm.fields.value;
   return (
     <form
@@ -57,6 +59,12 @@ export function NewProjectForm({ onDone }: { onDone: () => void }) {
         e.preventDefault();
         const input: ProjectInput = { name: f.name.trim(), repo_url: f.repo_url.trim() };
         if (f.branch.trim()) input.branch = f.branch.trim();
+        if (pick) {
+          if (!pick.repo) return void (createForm.fields.value = { "git.repo": "Choose a repository." });
+          input.repo_url = pick.repo.clone_url;
+          if (pick.branch) input.branch = pick.branch;
+          input.git = { link_id: pick.link_id, repo: pick.repo.full_name, auto_deploy: pick.auto_deploy, previews: pick.previews };
+        }
         if (f.dockerfile.trim()) input.dockerfile = f.dockerfile.trim();
         if (f.health_path.trim()) input.health_path = f.health_path.trim();
         if (num(f.port) !== undefined) input.port = num(f.port);
@@ -73,8 +81,9 @@ export function NewProjectForm({ onDone }: { onDone: () => void }) {
         New project
       </h2>
       <Field id="name" label="Name" value={f.name} onInput={set("name")} error={err.name} hint="Also its host name: a-z, 0-9 and -." autoComplete="off" />
-      <Field id="repo_url" label="Git repository URL" value={f.repo_url} onInput={set("repo_url")} error={err.repo_url} placeholder="https://git.example.com/you/app.git" autoComplete="off" />
-      <Field id="branch" label="Branch" value={f.branch} onInput={set("branch")} error={err.branch} placeholder="main" />
+      <GitRepoPicker pick={pick} onPick={setPick} error={err["git.repo"] ?? err.git ?? err["git.link_id"]} />
+      {!pick && <Field id="repo_url" label="Git repository URL" value={f.repo_url} onInput={set("repo_url")} error={err.repo_url} placeholder="https://git.example.com/you/app.git" autoComplete="off" />}
+      {!pick && <Field id="branch" label="Branch" value={f.branch} onInput={set("branch")} error={err.branch} placeholder="main" />}
       <Field id="dockerfile" label="Dockerfile path" value={f.dockerfile} onInput={set("dockerfile")} error={err.dockerfile} placeholder="Containerfile or Dockerfile" />
       <Field id="port" label="Port" inputMode="numeric" value={f.port} onInput={set("port")} error={err.port} placeholder="8080" />
       <Field id="health_path" label="Health check path" value={f.health_path} onInput={set("health_path")} error={err.health_path} placeholder="/" />

@@ -41,7 +41,8 @@ export function WorkersPage() {
                 return (
                   <tr key={w.id}>
                     <td data-label="Name" class="strong">
-                      {w.name}
+                      <a href={`/workers/${w.id}`}>{w.name}</a>
+                      {w.draining && <span class="status s-draining">draining</span>}
                     </td>
                     <td data-label="Status">
                       <Status status={w.status} />
