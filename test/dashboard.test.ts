@@ -320,6 +320,10 @@ describe.skipIf(skip)("dashboard in a real browser", () => {
     await page.click("button:text-is('Save changes')");
     await page.waitForSelector("text=Saved. Deploy to apply.");
     expect((await call("GET", `/v1/projects/${projectId}/env?reveal=true`)).json.vars).toEqual({ GREETING: "hello-again", API_URL: "https://api.example.com" });
+    // Mark one variable build-time: the API keeps the mark (and the value).
+    await page.check("label:has-text('Give API_URL to the build') input");
+    await page.click("button:text-is('Save changes')");
+    await until("the build-time mark saved", async () => (await call("GET", `/v1/projects/${projectId}/env`)).json.build.includes("API_URL"), 10_000);
     await check(page, "project-env");
 
     const sha = repo.commitPage("hello v2\n");
@@ -364,10 +368,15 @@ describe.skipIf(skip)("dashboard in a real browser", () => {
     await page.waitForSelector("#s-health_path-error");
     expect(await page.textContent("#s-health_path-error")).toContain("must start with '/'");
     await page.fill("#s-health_path", "/");
+    await page.fill("#s-build_timeout_s", "5");
+    await page.click("button:text-is('Save settings')");
+    await page.waitForSelector("#s-build_timeout_s-error");
+    expect(await page.textContent("#s-build_timeout_s-error")).toContain(">=30");
+    await page.fill("#s-build_timeout_s", "600");
     await page.fill("#s-memory_mb", "96");
     await page.click("button:text-is('Save settings')");
     await page.waitForSelector("text=Saved. Deploy to apply.");
-    expect((await call("GET", `/v1/projects/${projectId}`)).json.memory_mb).toBe(96);
+    expect((await call("GET", `/v1/projects/${projectId}`)).json).toMatchObject({ memory_mb: 96, build_timeout_s: 600 });
     // Delete asks for the name: the button stays disabled until it is typed.
     expect(await page.isDisabled("button:text-is('Delete project')")).toBe(true);
     await page.fill("#delete-confirm", projectName.slice(0, -1));

@@ -132,7 +132,7 @@ export const api = {
   patchProject: (id: string, p: ProjectChanges) => request<Project>("PATCH", `/v1/projects/${id}`, p),
   deleteProject: (id: string) => request<void>("DELETE", `/v1/projects/${id}`),
   env: (id: string, reveal: boolean) => request<EnvView>("GET", `/v1/projects/${id}/env${reveal ? "?reveal=true" : ""}`),
-  putEnv: (id: string, vars: Record<string, string>) => request<EnvView>("PUT", `/v1/projects/${id}/env`, { vars }),
+  putEnv: (id: string, vars: Record<string, string>, build: string[] = []) => request<EnvView>("PUT", `/v1/projects/${id}/env`, { vars, build }),
 
   // Deployments
   deployments: (projectId: string) => request<{ deployments: Deployment[] }>("GET", `/v1/projects/${projectId}/deployments`),

@@ -18,6 +18,9 @@ export type EnvRow = {
   /** the key as saved; null for a new row */ savedKey: string | null;
   /** the value as edited; null = unchanged since load (masked unless revealed) */ value: string | null;
   masked: string;
+  /** Also given to the build as a build argument. */
+  build: boolean;
+  savedBuild: boolean;
 };
 
 let rid = 0;
@@ -33,7 +36,7 @@ export const envSaving = signal(false);
 export const envSaved = signal(false);
 
 export const dirty = computed(
-  () => removed.value.length > 0 || rows.value.some((r) => r.savedKey === null || r.key !== r.savedKey || r.value !== null),
+  () => removed.value.length > 0 || rows.value.some((r) => r.savedKey === null || r.key !== r.savedKey || r.value !== null || r.build !== r.savedBuild),
 );
 
 /** Problems the API would refuse, found before sending. */
@@ -57,7 +60,7 @@ export async function loadEnv(projectId: string) {
     const v = await api.env(projectId, false);
     rows.value = Object.entries(v.vars)
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([key, masked]) => ({ rid: ++rid, key, savedKey: key, value: null, masked }));
+      .map(([key, masked]) => ({ rid: ++rid, key, savedKey: key, value: null, masked, build: v.build.includes(key), savedBuild: v.build.includes(key) }));
     removed.value = [];
     revealed.value = {};
     shown.value = {};
@@ -87,7 +90,7 @@ export async function toggleReveal(key: string) {
   }
 }
 
-export function editRow(r: EnvRow, patch: Partial<Pick<EnvRow, "key" | "value">>) {
+export function editRow(r: EnvRow, patch: Partial<Pick<EnvRow, "key" | "value" | "build">>) {
   envSaved.value = false;
   rows.value = rows.value.map((x) => (x.rid === r.rid ? { ...x, ...patch } : x));
 }
@@ -108,7 +111,7 @@ export async function beginEdit(r: EnvRow) {
 
 export function addRow(key = "", value = "") {
   envSaved.value = false;
-  rows.value = [...rows.value, { rid: ++rid, key, savedKey: null, value, masked: "" }];
+  rows.value = [...rows.value, { rid: ++rid, key, savedKey: null, value, masked: "", build: false, savedBuild: false }];
 }
 
 export function deleteRow(r: EnvRow) {
@@ -150,7 +153,7 @@ export function pasteDotenv(text: string): string {
       next = next.map((r, j) => (j === i ? { ...r, value } : r));
       changed++;
     } else {
-      next = [...next, { rid: ++rid, key, savedKey: null, value, masked: "" }];
+      next = [...next, { rid: ++rid, key, savedKey: null, value, masked: "", build: false, savedBuild: false }];
       added++;
     }
   }
@@ -172,7 +175,7 @@ export async function saveEnv() {
     const old = needOld ? await fetchRevealed(id) : revealed.value;
     const vars: Record<string, string> = {};
     for (const r of rows.value) vars[r.key] = r.value ?? old[r.savedKey ?? r.key] ?? "";
-    await api.putEnv(id, vars);
+    await api.putEnv(id, vars, rows.value.filter((r) => r.build).map((r) => r.key));
     await loadEnv(id);
     envSaved.value = true;
   } catch (e) {

@@ -52,7 +52,7 @@ export async function loadProject(id: string) {
   }
 }
 
-export const PROJECT_FIELDS = ["name", "repo_url", "branch", "dockerfile", "port", "health_path", "memory_mb", "cpus"] as const;
+export const PROJECT_FIELDS = ["name", "repo_url", "branch", "dockerfile", "port", "health_path", "memory_mb", "cpus", "build_timeout_s"] as const;
 
 export const createForm = formErrors();
 

@@ -216,12 +216,17 @@ function EnvTab({ p }: { p: Project }) {
   if (env.envLoading.value && env.rows.value.length === 0) return <Loading what="environment variables" />;
   return (
     <div class="card">
-      <p class="hint">Values are encrypted at rest and given to the app as environment variables on its next deploy.</p>
+      <p class="hint">
+        Values are encrypted at rest and given to the app as environment variables on its next deploy. Ticked
+        build-time ones are also build arguments (<code>ARG NAME</code> in the Containerfile); their values never appear in
+        a command line or the build log.
+      </p>
       <table class="table env-table" aria-label="Environment variables">
         <thead>
           <tr>
             <th scope="col">Name</th>
             <th scope="col">Value</th>
+            <th scope="col">Build-time</th>
             <th scope="col">
               <span class="sr-only">Actions</span>
             </th>
@@ -270,6 +275,12 @@ function EnvTab({ p }: { p: Project }) {
                   ) : (
                     <span class="mono">{real !== undefined ? real : r.masked}</span>
                   )}
+                </td>
+                <td>
+                  <label class="inline-check">
+                    <input type="checkbox" checked={r.build} onChange={(e) => env.editRow(r, { build: e.currentTarget.checked })} />
+                    <span class="sr-only">Give {r.key || `variable ${i + 1}`} to the build as a build argument</span>
+                  </label>
                 </td>
                 <td class="row-actions">
                   {!isEditing && r.value === null && (
@@ -362,6 +373,7 @@ function SettingsTab({ p }: { p: Project }) {
     health_path: p.health_path,
     memory_mb: String(p.memory_mb),
     cpus: String(p.cpus),
+    build_timeout_s: String(p.build_timeout_s),
   });
   const [f, setF] = useState(init);
   const [confirm, setConfirm] = useState("");
@@ -394,6 +406,7 @@ function SettingsTab({ p }: { p: Project }) {
             health_path: f.health_path.trim(),
             memory_mb: n(f.memory_mb),
             cpus: n(f.cpus),
+            build_timeout_s: n(f.build_timeout_s),
           });
         }}
       >
@@ -408,6 +421,15 @@ function SettingsTab({ p }: { p: Project }) {
         <Field id="s-health_path" label="Health check path" value={f.health_path} onInput={set("health_path")} error={err.health_path} />
         <Field id="s-memory_mb" label="Memory (MB)" inputMode="numeric" value={f.memory_mb} onInput={set("memory_mb")} error={err.memory_mb} />
         <Field id="s-cpus" label="CPUs" inputMode="decimal" value={f.cpus} onInput={set("cpus")} error={err.cpus} />
+        <Field
+          id="s-build_timeout_s"
+          label="Build timeout (seconds)"
+          inputMode="numeric"
+          value={f.build_timeout_s}
+          onInput={set("build_timeout_s")}
+          error={err.build_timeout_s}
+          hint="30 to 7200; a longer build is stopped and the deployment fails."
+        />
         <div class="span-all row">
           <Button type="submit" kind="primary" busy={settingsForm.busy.value} busyLabel="Saving…">
             Save settings
