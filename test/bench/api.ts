@@ -111,7 +111,8 @@ export async function benchApi(opts: { seconds?: number } = {}): Promise<BenchRe
   const seconds = opts.seconds ?? Number(process.env.WH_BENCH_API_SECONDS ?? 10);
   const useWrk = process.env.WH_BENCH_LOADGEN !== "bun" && hasWrk();
   return scoped(async (scope) => {
-    const cp = await startControlPlane(scope, { label: "api" });
+    // The per-token API rate limit (WH_API_RATE_PER_MIN) would answer most of this load with 429s.
+    const cp = await startControlPlane(scope, { label: "api", extraEnv: { WH_API_RATE_PER_MIN: "1000000000" } });
     const dbUrl = cp.env.WH_DATABASE_URL!;
     const dbName = new URL(dbUrl).pathname.slice(1);
     const token = await adminToken(cp);
@@ -206,7 +207,8 @@ export async function benchApi(opts: { seconds?: number } = {}): Promise<BenchRe
           metric: "requests/s, API / postgres.js loop",
           measured: `${fmtRatio(ratio)} (${fmtNum(http.rps)} vs ${fmtNum(pgLoad.rps)} req/s)`,
           target: "≥ 0.70×",
-          pass: ratio >= 0.7,
+          // Only successful answers count: a run with errors or non-2xx measures nothing.
+          pass: ratio >= 0.7 && http.errors === 0 && http.non2xx === 0,
         },
       ],
       data: {
