@@ -7,6 +7,7 @@ import { postgresAvailable } from "./helpers/db";
 import { missingPart } from "./helpers/require";
 import { startTestApp, type TestApp } from "./helpers/app";
 import { createScheduler } from "../src/scheduler/service";
+import { onJobStatus } from "../src/deployments/lifecycle";
 import { macKeyFromApiKey, NonceCache, open } from "../src/protocol/hub";
 
 const skip = missingPart("PostgreSQL on 127.0.0.1:5432", await postgresAvailable());
@@ -45,6 +46,29 @@ describe.skipIf(skip)("scheduler", () => {
       expect((await t.sql`SELECT allocated_mb FROM workers WHERE id = ${w!.id}`)[0]!.allocated_mb).toBe(512);
     } finally {
       scheduler.stop();
+      t.ctx.hub.closeAll();
+    }
+  });
+
+  test("Stop then Start at once: the late answer to the stop doesn't undo the start", async () => {
+    const u = await t.userWithToken("r@example.com");
+    const [w] = await t.sql<{ id: string }[]>`INSERT INTO workers (name, api_key_hash, capacity_mb, status, online_since)
+      VALUES ('racer', ${"b".repeat(64)}, 4096, 'online', now() - interval '1 hour') RETURNING id`;
+    t.ctx.hub.attach(w!.id, { send: () => {}, close() {} }, macKeyFromApiKey("k2"), Date.now() + 60_000);
+    try {
+      const p = await t.call("POST", "/v1/projects", { token: u.token, body: { name: "racy", repo_url: "https://x.example/r", memory_mb: 64 } });
+      const [d] = await t.sql<{ id: string }[]>`INSERT INTO deployments (project_id, status, worker_id, reserved_mb, host_port, running_at)
+        VALUES (${p.json.id}, 'running', ${w!.id}, 64, 41234, now()) RETURNING id`;
+      await t.sql`UPDATE projects SET current_deployment_id = ${d!.id} WHERE id = ${p.json.id}`;
+      await t.sql`UPDATE workers SET allocated_mb = 64 WHERE id = ${w!.id}`;
+      expect((await t.call("POST", `/v1/projects/${p.json.id}/stop`, { token: u.token })).status).toBe(200);
+      expect((await t.call("POST", `/v1/projects/${p.json.id}/start`, { token: u.token })).status).toBe(200);
+      await onJobStatus(t.ctx, w!.id, { deployment_id: d!.id, status: "stopped" });
+      expect((await t.sql`SELECT status FROM deployments WHERE id = ${d!.id}`)[0]!.status).toBe("starting");
+      await onJobStatus(t.ctx, w!.id, { deployment_id: d!.id, status: "running", host_port: 41234, container_id: "c" });
+      expect((await t.sql`SELECT status FROM deployments WHERE id = ${d!.id}`)[0]!.status).toBe("running");
+      expect((await t.sql`SELECT allocated_mb FROM workers WHERE id = ${w!.id}`)[0]!.allocated_mb).toBe(64);
+    } finally {
       t.ctx.hub.closeAll();
     }
   });

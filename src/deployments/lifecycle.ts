@@ -49,11 +49,9 @@ export async function onJobStatus(ctx: AppContext, workerId: string, msg: Messag
       return;
     }
     case "stopped":
-      // The API moved it to stopped already; a container that stopped on its own is a failure.
-      if (d.status === "running" || d.status === "starting") {
-        msg = { ...msg, status: "failed", error: msg.error ?? "the container stopped" };
-        return onJobStatus(ctx, workerId, msg);
-      }
+      // Only ever the answer to a job.stop: the API moved the deployment to
+      // stopped when it sent it. If a Start came in meanwhile the deployment is
+      // `starting` again, and this late answer must not undo that.
       return;
     case "removed":
       await releaseReservation(ctx.sql, d.id);
