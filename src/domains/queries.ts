@@ -6,6 +6,7 @@
  * timestamp read back into JavaScript has lost its microseconds, so it is
  * compared at millisecond precision.
  */
+import { projectFromHost } from "../ingress/routes";
 import type { Sql, TransactionSql } from "postgres";
 import type { Viewer } from "../projects/queries";
 import type { DomainStatus } from "./model";
@@ -192,12 +193,11 @@ export async function markManualCheckFailed(
 
 /** Is `name` a name some edge may serve: a project's app name or a verified domain (exact, or a wildcard one label up)? */
 export async function isServedName(sql: Q, name: string, appsDomain: string): Promise<boolean> {
-  const suffix = "." + appsDomain;
-  const label = name.endsWith(suffix) ? name.slice(0, -suffix.length) : null;
+  const label = projectFromHost(name, appsDomain);
   const dot = name.indexOf(".");
   const wildcard = dot > 0 ? "*." + name.slice(dot + 1) : null;
   const rows = await sql`
-    SELECT 1 FROM projects WHERE ${label !== null && !label.includes(".")} AND name = ${label ?? ""}
+    SELECT 1 FROM projects WHERE ${label !== null} AND name = ${label ?? ""}
     UNION ALL
     SELECT 1 FROM domains WHERE status = 'verified' AND (hostname = ${name} OR hostname = ${wildcard ?? name})
     LIMIT 1`;

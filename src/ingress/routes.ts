@@ -52,14 +52,9 @@ export function lookupRoute(table: RouteTable, host: string | null): Upstream | 
 
 /** Extracts the project label from a Host header, or null when it isn't one of ours. */
 export function projectFromHost(host: string | null, appsDomain: string): string | null {
-  if (!host) return null;
-  let h = host.trim().toLowerCase();
-  if (h.startsWith("[")) return null; // an IP literal is never an app
-  const colon = h.lastIndexOf(":");
-  if (colon !== -1) h = h.slice(0, colon);
-  if (h.endsWith(".")) h = h.slice(0, -1);
+  const h = hostOnly(host);
   const suffix = "." + appsDomain;
-  if (!h.endsWith(suffix)) return null;
+  if (!h || !h.endsWith(suffix)) return null;
   const label = h.slice(0, -suffix.length);
   return /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(label) ? label : null;
 }
