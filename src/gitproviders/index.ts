@@ -25,6 +25,7 @@ import { readCookie, SESSION_COOKIE } from "../sessions/service";
 import { branchList, callbackQuery, gitLink, gitProvider, hookParams, idParam, projectGit, projectGitPatch, providerParam, repoParam, repoShape, reposQuery, webhookSecret } from "./model";
 import { pruneDeliveries } from "./queries";
 import * as git from "./service";
+import * as deliveries from "./hooks";
 
 export { attachOnCreate, beforeProjectDelete, cloneCredential } from "./service";
 
@@ -128,7 +129,7 @@ export function gitprovidersPlugin(ctx: AppContext) {
     "/v1/hooks/:provider/:hook_id",
     async ({ params, request, server, set }) => {
       const body = new Uint8Array(await request.arrayBuffer());
-      const r = await git.receiveHook(ctx, params.provider, params.hook_id, request.headers, body, requestMeta(request, server));
+      const r = await deliveries.receiveHook(ctx, params.provider, params.hook_id, request.headers, body, requestMeta(request, server));
       set.status = r.status;
       return r.body;
     },
@@ -144,9 +145,9 @@ export function gitprovidersPlugin(ctx: AppContext) {
  * ids pruned. main.ts starts it next to the scheduler.
  */
 export function startGitProviderJobs(ctx: AppContext, opts: { statusEveryMs?: number; refreshEveryMs?: number } = {}): { stop(): void; flush(): Promise<void> } {
-  const send = coalesced(() => git.sendDueStatuses(ctx), "git-statuses");
+  const send = coalesced(() => deliveries.sendDueStatuses(ctx), "git-statuses");
   const off = ctx.events.on("deployment", async (e) => {
-    if (await git.onDeploymentEvent(ctx, e.deployment_id, e.status)) void send();
+    if (await deliveries.onDeploymentEvent(ctx, e.deployment_id, e.status)) void send();
   });
   const statusTimer = setInterval(() => void send(), opts.statusEveryMs ?? 15_000);
   const maintain = coalesced(async () => {
